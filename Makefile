@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` and `make test`. Each installs what it needs first.
+PYTHON := .venv/bin/python
+STACK := $(PYTHON) -m deploy.local.stack
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint down status bench
+
+install:
+	@bash deploy/local/bootstrap.sh
+
+## run the system: the local stack (the services join it as they are built)
+run: install
+	@$(STACK) up
+
+## run the test suite against a real Kafka and PostgreSQL (found or started by the fixtures)
+test: install
+	@$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(PYTHON) -m ruff check .
+	@$(PYTHON) -m ruff format --check .
+	@$(PYTHON) -m mypy .
+
+down:
+	@$(STACK) down
+
+status:
+	@$(STACK) status
