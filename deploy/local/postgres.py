@@ -17,6 +17,8 @@ from deploy.local.settings import StackSettings
 
 # PostgreSQL refuses to run as root; as root we run it as the account Debian's package makes.
 SERVER_ACCOUNT = "postgres"
+
+
 class LocalPostgres:
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
