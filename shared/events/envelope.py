@@ -1,0 +1,143 @@
+"""The envelope every stored and published event travels in, sealed into its stream's hash
+chain."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.events.canonical import chain_hash
+from shared.events.model import DomainEvent
+from shared.events.registry import EventRegistry
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def iso_utc(moment: datetime) -> str:
+    """One spelling of an instant (microseconds, Z), so a hash reads the same everywhere."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Envelope(BaseModel):
+    """An event as recorded: who, when, where in which stream, chained to its predecessor."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    event_type: str
+    schema_version: int = Field(ge=1)
+    source: str = Field(description="the service that recorded it")
+    stream_id: str
+    stream_version: int = Field(ge=1)
+    subject: str = Field(description="the NIP the event is about (the Kafka key)")
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    actor: str
+    correlation_id: str
+    causation_id: str | None = None
+    previous_hash: Sha256Hex
+    hash: Sha256Hex
+    payload: dict[str, Any]
+
+    def hash_content(self) -> dict[str, Any]:
+        """Everything the hash covers: all fields but the hash itself."""
+        return hash_content(
+            event_id=self.event_id,
+            event_type=self.event_type,
+            schema_version=self.schema_version,
+            source=self.source,
+            stream_id=self.stream_id,
+            stream_version=self.stream_version,
+            subject=self.subject,
+            occurred_at=self.occurred_at,
+            recorded_at=self.recorded_at,
+            actor=self.actor,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            previous_hash=self.previous_hash,
+            payload=self.payload,
+        )
+
+    def computed_hash(self) -> str:
+        return chain_hash(self.hash_content())
+
+    def is_intact(self) -> bool:
+        """Whether the recorded hash still matches the content (nothing edited)."""
+        return self.computed_hash() == self.hash
+
+    def decode(self, registry: EventRegistry) -> DomainEvent:
+        """The domain event in its current schema, upcast if it was stored under an older one."""
+        return registry.decode(self.event_type, self.schema_version, self.payload)
+
+
+def hash_content(
+    *,
+    event_id: UUID,
+    event_type: str,
+    schema_version: int,
+    source: str,
+    stream_id: str,
+    stream_version: int,
+    subject: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    correlation_id: str,
+    causation_id: str | None,
+    previous_hash: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "event_id": str(event_id),
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "source": source,
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+        "subject": subject,
+        "occurred_at": iso_utc(occurred_at),
+        "recorded_at": iso_utc(recorded_at),
+        "actor": actor,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "previous_hash": previous_hash,
+        "payload": payload,
+    }
+
+
+def seal(
+    *,
+    event_id: UUID,
+    event: DomainEvent,
+    source: str,
+    stream_id: str,
+    stream_version: int,
+    subject: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    correlation_id: str,
+    causation_id: str | None,
+    previous_hash: str,
+) -> Envelope:
+    """Wrap a new domain event and chain it to `previous_hash`."""
+    fields: dict[str, Any] = {
+        "event_id": event_id,
+        "event_type": event.type_name,
+        "schema_version": event.schema_version,
+        "source": source,
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+        "subject": subject,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "previous_hash": previous_hash,
+        "payload": event.payload(),
+    }
+    # model_construct: every field was just built from validated parts; validation would
+    # only cost time on the append path
+    return Envelope.model_construct(**fields, hash=chain_hash(hash_content(**fields)))

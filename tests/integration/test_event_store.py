@@ -1,0 +1,180 @@
+import asyncio
+import json
+
+import asyncpg
+import pytest
+
+from shared.events.canonical import GENESIS_HASH
+from shared.store.errors import ConcurrencyError, SubjectMismatch
+from shared.store.event_store import START, EventStore, Position
+from shared.store.migrations import KIT_MIGRATIONS, load, migrate
+from tests.support.events import ProgressRecorded, TargetSet, context, registry
+
+NIP = "199001012015031001"
+
+
+async def test_appended_events_read_back_in_order_as_an_intact_hash_chain(
+    store: EventStore,
+) -> None:
+    await store.append(
+        "skp-1", 0, [TargetSet(indicator="a", target=3)], subject=NIP, context=context()
+    )
+    await store.append(
+        "skp-1",
+        1,
+        [TargetSet(indicator="b", target=5), TargetSet(indicator="c", target=7)],
+        subject=NIP,
+        context=context(),
+    )
+
+    events = await store.read_stream("skp-1")
+
+    assert [e.stream_version for e in events] == [1, 2, 3]
+    assert [e.decode(registry) for e in events][2] == TargetSet(indicator="c", target=7)
+    assert events[0].previous_hash == GENESIS_HASH
+    assert [e.previous_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert all(e.is_intact() for e in events)
+
+
+@pytest.mark.parametrize("existing_events", [0, 2])
+async def test_two_concurrent_appends_at_the_same_version_give_one_success_and_one_conflict(
+    store: EventStore, existing_events: int
+) -> None:
+    for version in range(existing_events):
+        await store.append(
+            "skp-race",
+            version,
+            [TargetSet(indicator="x", target=1)],
+            subject=NIP,
+            context=context(),
+        )
+
+    results = await asyncio.gather(
+        *(
+            store.append(
+                "skp-race",
+                existing_events,
+                [TargetSet(indicator=w, target=1)],
+                subject=NIP,
+                context=context(),
+            )
+            for w in ("first", "second")
+        ),
+        return_exceptions=True,
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["ConcurrencyError", "list"]
+    events = await store.read_stream("skp-race")
+    assert len(events) == existing_events + 1
+
+
+async def test_a_stale_expected_version_is_refused_with_both_versions_named(
+    store: EventStore,
+) -> None:
+    await store.append(
+        "skp-2", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+
+    with pytest.raises(ConcurrencyError, match="at version 1, not 0") as raised:
+        await store.append(
+            "skp-2", 0, [TargetSet(indicator="b", target=1)], subject=NIP, context=context()
+        )
+
+    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+
+
+async def test_a_stream_keeps_one_subject(store: EventStore) -> None:
+    await store.append(
+        "skp-3", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+
+    with pytest.raises(SubjectMismatch):
+        await store.append(
+            "skp-3",
+            1,
+            [TargetSet(indicator="a", target=1)],
+            subject="198507072010011002",
+            context=context(),
+        )
+
+
+async def test_read_all_never_passes_an_event_that_a_slower_transaction_commits_later(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append(
+        "early", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+    async with pool.acquire() as slow:
+        transaction = slow.transaction()
+        await transaction.start()
+        await slow.execute("SELECT pg_current_xact_id()")  # the slow writer takes its id now
+        await store.append(
+            "late", 0, [TargetSet(indicator="b", target=1)], subject=NIP, context=context()
+        )
+
+        seen = await store.read_all(START)
+        assert [e.envelope.stream_id for e in seen] == ["early"]
+
+        stream_of_slow = (await store.read_stream("early"))[0].model_copy(
+            update={"stream_id": "slow", "event_id": __import__("uuid").uuid4()}
+        )
+        await slow.execute(
+            f"INSERT INTO {store.schema}.events (event_id, stream_id, stream_version, event_type,"
+            " schema_version, subject, occurred_at, recorded_at, actor, correlation_id,"
+            " previous_hash, hash, payload) SELECT $1, 'slow', 1, event_type, schema_version,"
+            " subject, occurred_at, recorded_at, actor, correlation_id, previous_hash, hash,"
+            f" payload FROM {store.schema}.events WHERE stream_id = 'early'",
+            stream_of_slow.event_id,
+        )
+        await transaction.commit()
+
+    after_early = seen[-1].position
+    rest = await store.read_all(after_early)
+    assert [e.envelope.stream_id for e in rest] == ["slow", "late"]
+
+
+async def test_read_all_pages_through_everything_once(store: EventStore) -> None:
+    for n in range(7):
+        await store.append(
+            f"s-{n}", 0, [TargetSet(indicator="a", target=n)], subject=NIP, context=context()
+        )
+
+    seen, position = [], START
+    while page := await store.read_all(position, limit=3):
+        seen += [e.envelope.stream_id for e in page]
+        position = page[-1].position
+
+    assert seen == [f"s-{n}" for n in range(7)]
+    assert isinstance(position, Position)
+
+
+async def test_an_event_stored_under_an_old_schema_version_reads_back_through_its_upcaster(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append(
+        "p-1", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+    # an event written by last year's code: v1, before `unit` existed
+    await pool.execute(
+        f"UPDATE {store.schema}.events SET event_type = $1, schema_version = 1, payload = $2"
+        " WHERE stream_id = 'p-1'",
+        ProgressRecorded.type_name,
+        json.dumps({"indicator": "a", "realised": 4}),
+    )
+
+    [stored] = await store.read_stream("p-1")
+
+    assert stored.schema_version == 1
+    assert stored.decode(registry) == ProgressRecorded(indicator="a", realised=4, unit="kegiatan")
+
+
+async def test_migrations_run_once_and_refuse_an_edited_history(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    migrations = load(KIT_MIGRATIONS)
+    async with pool.acquire() as connection:
+        assert await migrate(connection, store.service, migrations) == 0
+
+        edited = [migrations[0].__class__(1, "event_store", migrations[0].sql + "\n-- edited")]
+        with pytest.raises(Exception, match="edited after it ran"):
+            await migrate(connection, store.service, edited)

@@ -1,0 +1,28 @@
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.events.canonical import canonical_json, chain_hash
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_the_fast_encoder_gives_the_bytes_of_rfc_8785(value: object) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_key_order_does_not_change_the_hash_but_any_value_does() -> None:
+    assert chain_hash({"a": 1, "b": [1, 2]}) == chain_hash({"b": [1, 2], "a": 1})
+    assert chain_hash({"a": 1, "b": [1, 2]}) != chain_hash({"a": 1, "b": [2, 1]})
+    assert chain_hash({"a": 1}) != chain_hash({"a": 1.5})
