@@ -1,0 +1,53 @@
+"""Topic names and settings. Topics are created by the code, never auto-created."""
+
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+# events are the system of record for auditors: never deleted by age or size
+FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+def service_topic(service: str) -> str:
+    """Where a service's events are published: `kinerja.<service>.v1`, keyed by NIP."""
+    return f"kinerja.{service}.v1"
+
+
+def dead_letter_topic(consumer: str) -> str:
+    return f"kinerja.dlq.{consumer}"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    config: dict[str, str] = field(default_factory=lambda: dict(FOREVER))
+
+
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
+                    for s in missing
+                ]
+            )
+            _raise_for_errors(response)
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()
+
+
+def _raise_for_errors(response: object) -> None:
+    # (name, code) in CreateTopics v0, (name, code, message) after it
+    for name, code, *message in getattr(response, "topic_errors", []):
+        if code and code != TopicAlreadyExistsError.errno:  # a concurrent creator is fine
+            raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
