@@ -1,0 +1,46 @@
+"""Run one service's outbox relay: `python -m shared.relay --service targets`."""
+
+import asyncio
+import signal
+
+import typer
+
+from shared.config import KinerjaSettings
+from shared.observability.logging import configure_logging
+from shared.relay.outbox import OutboxRelay
+from shared.store.db import create_pool
+from shared.store.event_store import EventStore
+
+
+async def relay(service: str, batch_size: int) -> None:
+    settings = KinerjaSettings()
+    configure_logging(f"{service}-relay", settings.log_level, settings.log_json)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await create_pool(str(settings.database_url), max_size=3)
+    try:
+        store = EventStore(pool, service)
+        await store.migrate()
+        await OutboxRelay(
+            store,
+            settings.kafka_bootstrap_servers,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
+            batch_size=batch_size,
+        ).run(stop)
+    finally:
+        await pool.close()
+
+
+def main(
+    service: str = typer.Option(..., help="the service whose store to publish"),
+    batch_size: int = typer.Option(1000, min=1, help="events read and sent per round"),
+) -> None:
+    """Publish every event of SERVICE's store to kinerja.SERVICE.v1 until SIGTERM."""
+    asyncio.run(relay(service, batch_size))
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,64 @@
+"""Read back what is on a topic, the way an independent subscriber would."""
+
+import asyncio
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.events.envelope import Envelope
+from shared.events.kafka_binding import from_record
+
+
+async def read_topic(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    until: Callable[[list[Envelope]], bool],
+    within: float = 60.0,
+) -> list[Envelope]:
+    """Every envelope on the topic in partition order, from the start, until `until` holds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    seen: list[Envelope] = []
+    try:
+        partitions = await _partitions(bootstrap_servers, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        async with asyncio.timeout(within):
+            while not until(seen):
+                batches = await consumer.getmany(timeout_ms=200)
+                for messages in batches.values():
+                    seen += [from_record(m.value, m.headers) for m in messages if m.value]
+    except TimeoutError:
+        raise AssertionError(
+            f"{topic}: condition not met after {within}s; saw {len(seen)}"
+        ) from None
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        for _ in range(50):  # the topic may be seconds old
+            [description] = await admin.describe_topics([topic])
+            if description["partitions"]:
+                return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    raise AssertionError(f"topic {topic} does not exist")
+
+
+def first_seen_versions(envelopes: list[Envelope]) -> dict[str, list[int]]:
+    """Per stream, versions in the order they first appeared (duplicates dropped)."""
+    seen_ids: set[object] = set()
+    versions: dict[str, list[int]] = {}
+    for envelope in envelopes:
+        if envelope.event_id not in seen_ids:
+            seen_ids.add(envelope.event_id)
+            versions.setdefault(envelope.stream_id, []).append(envelope.stream_version)
+    return versions
