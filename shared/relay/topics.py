@@ -1,7 +1,10 @@
 """Topic names and settings. Topics are created by the code, never auto-created."""
 
+import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -51,3 +54,25 @@ def _raise_for_errors(response: object) -> None:
     for name, code, *message in getattr(response, "topic_errors", []):
         if code and code != TopicAlreadyExistsError.errno:  # a concurrent creator is fine
             raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
+
+
+async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the topics; waits briefly for a topic created a moment ago."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        found: list[TopicPartition] = []
+        for topic in topics:
+            for _ in range(50):
+                [description] = await admin.describe_topics([topic])
+                if description["partitions"]:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise LookupError(f"topic {topic} does not exist")
+            found += sorted(
+                TopicPartition(topic, p["partition"]) for p in description["partitions"]
+            )
+        return found
+    finally:
+        await admin.close()

@@ -3,11 +3,11 @@
 import asyncio
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import from_record
+from shared.relay.topics import topic_partitions
 
 
 async def read_topic(
@@ -22,7 +22,7 @@ async def read_topic(
     await consumer.start()
     seen: list[Envelope] = []
     try:
-        partitions = await _partitions(bootstrap_servers, topic)
+        partitions = await topic_partitions(bootstrap_servers, [topic])
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         async with asyncio.timeout(within):
@@ -37,20 +37,6 @@ async def read_topic(
     finally:
         await consumer.stop()
     return seen
-
-
-async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        for _ in range(50):  # the topic may be seconds old
-            [description] = await admin.describe_topics([topic])
-            if description["partitions"]:
-                return [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    raise AssertionError(f"topic {topic} does not exist")
 
 
 def first_seen_versions(envelopes: list[Envelope]) -> dict[str, list[int]]:

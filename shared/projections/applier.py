@@ -1,0 +1,120 @@
+"""Apply fetched batches to one schema of a projection: the whole batch in one transaction,
+retried while the infrastructure is down; a failing message retried alone, then dead-lettered.
+Used by the live runner and by a replay alike."""
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential
+
+from shared.observability.metrics import DEAD_LETTERS, PROJECTION_APPLIED, PROJECTION_DUPLICATES
+from shared.projections.batch import INFRASTRUCTURE_ERRORS, ApplyFailed, Message, apply_batch
+from shared.projections.dead_letters import dead_letter, send_dead_letters
+from shared.projections.projection import Projection
+from shared.store.db import Connection
+
+log = structlog.get_logger(__name__)
+
+
+class Applier:
+    def __init__(
+        self,
+        projection: Projection,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        schema: str,
+        *,
+        attempts: int = 3,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self.projection = projection
+        self.pool = pool
+        self.producer = producer
+        self.schema = schema
+        self.attempts = attempts
+        self.backoff_seconds = backoff_seconds
+
+    async def process(self, messages: list[Message]) -> None:
+        """Messages of one partition, in offset order."""
+        try:
+            await self._apply(messages)
+        except ApplyFailed:
+            for message in messages:
+                await self._apply_alone(message)
+
+    async def _apply(self, messages: list[Message]) -> None:
+        async for attempt in self._until_infrastructure_heals():
+            with attempt:
+                async with self.pool.acquire() as db, db.transaction():
+                    await share_lock(db, self.projection)
+                    outcome = await apply_batch(db, self.projection, self.schema, messages)
+                    if outcome.parked:
+                        await send_dead_letters(
+                            self.producer, self.projection, outcome.parked, "parked"
+                        )
+        PROJECTION_APPLIED.labels(self.projection.name).inc(outcome.applied)
+        PROJECTION_DUPLICATES.labels(self.projection.name).inc(outcome.duplicates)
+        if outcome.parked:
+            DEAD_LETTERS.labels(self.projection.name, messages[0].topic).inc(len(outcome.parked))
+
+    async def _apply_alone(self, message: Message) -> None:
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.attempts),
+                wait=wait_exponential(multiplier=self.backoff_seconds, max=5),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._apply([message])
+        except ApplyFailed as failure:
+            async with self.pool.acquire() as db:
+                moved = await dead_letter(
+                    db, self.producer, self.projection, self.schema, message, failure.cause
+                )
+            if moved:
+                DEAD_LETTERS.labels(self.projection.name, message.topic).inc()
+                log.exception(
+                    "projection.dead_letter",
+                    projection=self.projection.name,
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    error=repr(failure.cause),
+                )
+
+    def _until_infrastructure_heals(self) -> AsyncRetrying:
+        return AsyncRetrying(
+            retry=lambda state: isinstance(_error(state), INFRASTRUCTURE_ERRORS),
+            wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
+            before_sleep=lambda state: log.warning(
+                "projection.infrastructure_retry",
+                projection=self.projection.name,
+                error=repr(_error(state)),
+            ),
+            reraise=True,
+        )
+
+
+async def share_lock(db: Connection, projection: Projection) -> None:
+    """Live batches share this lock; a replay's switch-over takes it alone."""
+    await db.execute("SELECT pg_advisory_xact_lock_shared(hashtext($1))", projection.lock_key())
+
+
+async def exclusive_lock(db: Connection, projection: Projection) -> None:
+    await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection.lock_key())
+
+
+def _error(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
+
+
+def message_of(record: object) -> Message:
+    """Our view of an aiokafka ConsumerRecord."""
+    return Message(
+        topic=record.topic,  # type: ignore[attr-defined]
+        partition=record.partition,  # type: ignore[attr-defined]
+        offset=record.offset,  # type: ignore[attr-defined]
+        key=record.key,  # type: ignore[attr-defined]
+        value=record.value,  # type: ignore[attr-defined]
+        headers=record.headers,  # type: ignore[attr-defined]
+    )

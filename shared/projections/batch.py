@@ -1,0 +1,223 @@
+"""Apply the messages of one partition to a projection inside the caller's transaction.
+
+Exactly once in effect: the partition's next offset is read under a row lock and written
+back in the same transaction as the read-model change, and each stream's last applied
+version skips an event the relay published twice. Two runners that briefly share a
+partition during a rebalance serialise on that row and skip what the other applied.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from shared.events.envelope import Envelope
+from shared.events.kafka_binding import NotAKinerjaEvent, from_record
+from shared.projections.projection import Projection
+from shared.projections.schema import use_schema
+from shared.store.db import Connection
+
+# the database or the network failing is no fault of the message: retry, never dead-letter
+INFRASTRUCTURE_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+class ApplyFailed(Exception):
+    """The projection could not apply a message; after retries it is a dead letter."""
+
+    def __init__(self, message: "Message", cause: BaseException) -> None:
+        self.message = message
+        self.cause = cause
+        super().__init__(f"{message.topic}[{message.partition}]@{message.offset}: {cause!r}")
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of a Kafka record the runner uses (aiokafka's ConsumerRecord has them)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    # messages of parked streams: to the dead-letter topic before this transaction commits
+    parked: list[Message] = field(default_factory=list)
+
+
+StreamKey = tuple[str, str]
+
+
+def decode(message: Message) -> Envelope:
+    if message.value is None:
+        raise NotAKinerjaEvent("a message without a body")
+    return from_record(message.value, message.headers)
+
+
+async def apply_batch(
+    db: Connection, projection: Projection, schema: str, messages: Sequence[Message]
+) -> Outcome:
+    """Apply messages (one topic partition, offset order); the caller owns the transaction."""
+    outcome = Outcome()
+    if not messages:
+        return outcome
+    await use_schema(db, schema)
+    topic, partition = messages[0].topic, messages[0].partition
+    fresh = [m for m in messages if m.offset >= await lock_next_offset(db, topic, partition)]
+    if not fresh:
+        return outcome
+    envelopes = [(m, _decode_or_fail(m)) for m in fresh]
+    keys = list({(e.source, e.stream_id) for _, e in envelopes})
+    versions = await _applied_versions(db, keys)
+    parked = await _parked_streams(db, keys)
+    changed: set[StreamKey] = set()
+    for message, envelope in envelopes:
+        key = (envelope.source, envelope.stream_id)
+        if envelope.stream_version <= versions.get(key, 0):
+            outcome.duplicates += 1
+        elif key in parked:
+            outcome.parked.append(message)
+        else:
+            await _apply(db, projection, message, envelope)
+            versions[key] = envelope.stream_version
+            changed.add(key)
+            outcome.applied += 1
+    await _record_progress(db, versions, changed, topic, partition, fresh[-1].offset + 1)
+    if outcome.parked:
+        await _park_all(db, [decode(m) for m in outcome.parked])
+    return outcome
+
+
+def _decode_or_fail(message: Message) -> Envelope:
+    try:
+        return decode(message)
+    except NotAKinerjaEvent as error:
+        raise ApplyFailed(message, error) from error
+
+
+async def _apply(
+    db: Connection, projection: Projection, message: Message, envelope: Envelope
+) -> None:
+    try:
+        await projection.apply(db, envelope)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as error:
+        raise ApplyFailed(message, error) from error
+
+
+async def lock_next_offset(db: Connection, topic: str, partition: int) -> int:
+    await db.execute(
+        "INSERT INTO _offsets (topic, partition, next_offset) VALUES ($1, $2, 0)"
+        " ON CONFLICT DO NOTHING",
+        topic,
+        partition,
+    )
+    offset: int = await db.fetchval(
+        "SELECT next_offset FROM _offsets WHERE topic = $1 AND partition = $2 FOR UPDATE",
+        topic,
+        partition,
+    )
+    return offset
+
+
+async def _applied_versions(db: Connection, keys: list[StreamKey]) -> dict[StreamKey, int]:
+    rows = await db.fetch(
+        "SELECT s.source, s.stream_id, s.version FROM _streams s"
+        " JOIN unnest($1::text[], $2::text[]) AS k(source, stream_id) USING (source, stream_id)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(r["source"], r["stream_id"]): r["version"] for r in rows}
+
+
+async def _parked_streams(db: Connection, keys: list[StreamKey]) -> set[StreamKey]:
+    rows = await db.fetch(
+        "SELECT p.source, p.stream_id FROM _parked p"
+        " JOIN unnest($1::text[], $2::text[]) AS k(source, stream_id) USING (source, stream_id)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(r["source"], r["stream_id"]) for r in rows}
+
+
+async def _record_progress(
+    db: Connection,
+    versions: dict[StreamKey, int],
+    changed: set[StreamKey],
+    topic: str,
+    partition: int,
+    next_offset: int,
+) -> None:
+    if changed:
+        await _record_progress_of_streams(db, {key: versions[key] for key in changed})
+    await db.execute(
+        "UPDATE _offsets SET next_offset = $3 WHERE topic = $1 AND partition = $2",
+        topic,
+        partition,
+        next_offset,
+    )
+
+
+async def _record_progress_of_streams(db: Connection, versions: dict[StreamKey, int]) -> None:
+    ordered = sorted(versions)  # a fixed lock order: concurrent batches cannot deadlock
+    await db.execute(
+        "INSERT INTO _streams (source, stream_id, version)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::int[])"
+        " ON CONFLICT (source, stream_id) DO UPDATE SET version = EXCLUDED.version",
+        [k[0] for k in ordered],
+        [k[1] for k in ordered],
+        [versions[k] for k in ordered],
+    )
+
+
+async def _park_all(db: Connection, envelopes: list[Envelope]) -> None:
+    for envelope in envelopes:
+        await park(db, envelope, "behind a dead letter")
+
+
+async def park(db: Connection, envelope: Envelope, reason: str) -> None:
+    """This event waits in the dead-letter topic, and so will the rest of its stream."""
+    await db.execute(
+        "INSERT INTO _parked (source, stream_id, through_version, first_event_id, reason)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, stream_id) DO UPDATE"
+        " SET through_version = greatest(_parked.through_version, EXCLUDED.through_version)",
+        envelope.source,
+        envelope.stream_id,
+        envelope.stream_version,
+        envelope.event_id,
+        reason,
+    )
+
+
+async def apply_dead_letter(db: Connection, projection: Projection, message: Message) -> Outcome:
+    """Apply a re-driven message to the current schema (the caller sets it and owns the
+    transaction); release its stream once its last parked event is through."""
+    outcome = Outcome()
+    envelope = decode(message)
+    key = (envelope.source, envelope.stream_id)
+    applied = (await _applied_versions(db, [key])).get(key, 0)
+    if envelope.stream_version <= applied:
+        outcome.duplicates += 1
+    else:
+        await _apply(db, projection, message, envelope)
+        await _record_progress_of_streams(db, {key: envelope.stream_version})
+        outcome.applied += 1
+    # dead letters keep stream order, so past the last parked version the stream is free
+    await db.execute(
+        "DELETE FROM _parked WHERE source = $1 AND stream_id = $2 AND through_version <= $3",
+        *key,
+        envelope.stream_version,
+    )
+    return outcome

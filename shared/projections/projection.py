@@ -1,0 +1,43 @@
+"""What a projection is: its tables, the topics it reads, and an apply function per event."""
+
+import importlib
+from abc import ABC, abstractmethod
+
+from shared.events.envelope import Envelope
+from shared.store.db import Connection
+
+
+class Projection(ABC):
+    """A read model built from events.
+
+    `apply` runs inside the runner's transaction with `search_path` set to the projection's
+    schema, so it names its tables without a schema; a replay builds the same tables in a
+    fresh schema and switches over. `apply` reads and writes only its own tables: given the
+    same events it must build the same read model.
+    """
+
+    name: str
+    topics: tuple[str, ...]
+    tables: str  # CREATE TABLE statements, unqualified
+
+    @abstractmethod
+    async def apply(self, db: Connection, event: Envelope) -> None: ...
+
+    def schema(self) -> str:
+        """The live schema of this projection's tables: `proj_<name>`."""
+        return "proj_" + "".join(c if c.isalnum() else "_" for c in self.name.lower())
+
+    def lock_key(self) -> str:
+        return f"projection:{self.name}"
+
+
+def load_projection(spec: str) -> Projection:
+    """`package.module:attribute`, a Projection class or a function that returns one."""
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ValueError(f"{spec!r}: name a projection as package.module:attribute")
+    found = getattr(importlib.import_module(module_name), attribute)
+    projection = found() if callable(found) else found
+    if not isinstance(projection, Projection):
+        raise TypeError(f"{spec} gives {type(projection).__name__}, not a Projection")
+    return projection

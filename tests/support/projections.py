@@ -1,0 +1,47 @@
+"""A projection for the kit's tests: per subject, how many events and the sum of targets."""
+
+import os
+
+from shared.events.envelope import Envelope
+from shared.projections.projection import Projection
+from shared.store.db import Connection
+
+POISON = "poison"
+
+
+class Tally(Projection):
+    tables = """
+    CREATE TABLE tally (
+        subject     text PRIMARY KEY,
+        events      integer NOT NULL,
+        target_sum  bigint NOT NULL
+    );
+    -- a second apply of one event breaks this key: double counting cannot pass unseen
+    CREATE TABLE applied (event_id uuid PRIMARY KEY);
+    -- the 'fix' for the poison indicator: once a row is here, poison applies like any event
+    CREATE TABLE cured (indicator text PRIMARY KEY);
+    """
+
+    def __init__(self, name: str, topic: str) -> None:
+        self.name = name
+        self.topics = (topic,)
+
+    async def apply(self, db: Connection, event: Envelope) -> None:
+        indicator = event.payload.get("indicator")
+        if indicator == POISON and not await db.fetchval(
+            "SELECT 1 FROM cured WHERE indicator = $1", indicator
+        ):
+            raise ValueError(f"cannot tally {indicator!r} yet")
+        await db.execute("INSERT INTO applied (event_id) VALUES ($1)", event.event_id)
+        await db.execute(
+            "INSERT INTO tally (subject, events, target_sum) VALUES ($1, 1, $2)"
+            " ON CONFLICT (subject) DO UPDATE SET events = tally.events + 1,"
+            " target_sum = tally.target_sum + EXCLUDED.target_sum",
+            event.subject,
+            event.payload.get("target", 0),
+        )
+
+
+def from_environment() -> Tally:
+    """For subprocess runs (`-p tests.support.projections:from_environment`)."""
+    return Tally(os.environ["TALLY_NAME"], os.environ["TALLY_TOPIC"])
