@@ -45,6 +45,14 @@ def chain_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
+def event_hash(metadata: dict[str, Any], payload: Any) -> str:
+    """`chain_hash({**metadata, "payload": payload})`, checking only the payload for the fast
+    path: metadata has ASCII keys and strings, small integers or None as values."""
+    content = {**metadata, "payload": payload}
+    data = _encode_plainly(content).encode() if _plain(payload) else rfc8785.dumps(content)
+    return hashlib.sha256(data).hexdigest()
+
+
 def _sorts_alike(key: str) -> bool:
     # JCS sorts keys by UTF-16 code units, Python by code points: they differ only above U+FFFF
     return key.isascii() or all(ord(c) <= 0xFFFF for c in key)

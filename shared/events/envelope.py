@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.events.canonical import chain_hash
+from shared.events.canonical import event_hash
 from shared.events.model import DomainEvent
 from shared.events.registry import EventRegistry
 
@@ -60,7 +60,8 @@ class Envelope(BaseModel):
         )
 
     def computed_hash(self) -> str:
-        return chain_hash(self.hash_content())
+        content = self.hash_content()
+        return event_hash(content, content.pop("payload"))
 
     def is_intact(self) -> bool:
         """Whether the recorded hash still matches the content (nothing edited)."""
@@ -140,4 +141,5 @@ def seal(
     }
     # model_construct: every field was just built from validated parts; validation would
     # only cost time on the append path
-    return Envelope.model_construct(**fields, hash=chain_hash(hash_content(**fields)))
+    content = hash_content(**fields)
+    return Envelope.model_construct(**fields, hash=event_hash(content, content.pop("payload")))

@@ -4,7 +4,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.events.canonical import canonical_json, chain_hash
+from shared.events.canonical import canonical_json, chain_hash, event_hash
 
 json_values = st.recursive(
     st.none()
@@ -28,3 +28,10 @@ def test_key_order_does_not_change_the_hash_but_any_value_does() -> None:
     assert chain_hash({"a": 1, "b": [1, 2]}) == chain_hash({"b": [1, 2], "a": 1})
     assert chain_hash({"a": 1, "b": [1, 2]}) != chain_hash({"a": 1, "b": [2, 1]})
     assert chain_hash({"a": 1}) != chain_hash({"a": 1.5})
+
+
+@given(json_values)
+def test_the_event_hash_is_the_chain_hash_of_metadata_and_payload(payload: Any) -> None:
+    metadata = {"event_id": "e", "stream_version": 3, "causation_id": None}
+
+    assert event_hash(metadata, payload) == chain_hash({**metadata, "payload": payload})
