@@ -3,7 +3,7 @@ PYTHON := .venv/bin/python
 STACK := $(PYTHON) -m deploy.local.stack
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint down status bench
+.PHONY: install run test lint down status bench schemas
 
 install:
 	@bash deploy/local/bootstrap.sh
@@ -26,3 +26,11 @@ down:
 
 status:
 	@$(STACK) status
+
+## benchmarks of the event-sourcing kit against its baselines (see tests/bench/README.md)
+bench: install
+	@$(PYTHON) -m tests.bench $(BENCH_ARGS)
+
+## regenerate the JSON Schemas of the event catalog (a test fails while they are stale)
+schemas: install
+	@$(PYTHON) -m shared.contracts.schemas

@@ -13,6 +13,7 @@ import asyncpg
 
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import NotAKinerjaEvent, from_record
+from shared.observability.logging import bind_message_context
 from shared.projections.projection import Projection
 from shared.projections.schema import use_schema
 from shared.store.db import Connection
@@ -110,7 +111,15 @@ async def _apply(
     db: Connection, projection: Projection, message: Message, envelope: Envelope
 ) -> None:
     try:
-        await projection.apply(db, envelope)
+        # whatever the event causes next is caused by it, within the same correlation
+        with bind_message_context(
+            envelope.correlation_id,
+            str(envelope.event_id),
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        ):
+            await projection.apply(db, envelope)
     except INFRASTRUCTURE_ERRORS:
         raise
     except Exception as error:

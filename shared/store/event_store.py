@@ -2,6 +2,7 @@
 stream, read everything in commit order without ever skipping a late commit."""
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import uuid_utils.compat as uuid7
 from shared.events.canonical import GENESIS_HASH
 from shared.events.envelope import Envelope, seal
 from shared.events.model import DomainEvent
+from shared.observability.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from shared.store.db import Connection
 from shared.store.errors import ConcurrencyError, SubjectMismatch
 from shared.store.migrations import KIT_MIGRATIONS, load, migrate, quote_identifier
@@ -100,6 +102,7 @@ class EventStore:
             )
             actual = head["version"] if head else 0
             if actual != expected_version:
+                APPEND_CONFLICTS.labels(self.service).inc()
                 raise ConcurrencyError(stream_id, expected_version, actual)
             if head and head["subject"] != subject:
                 raise SubjectMismatch(
@@ -114,7 +117,12 @@ class EventStore:
                 context,
             )
             await self._write(connection, envelopes, new_stream=head is None)
+        self._count(envelopes)
         return envelopes
+
+    def _count(self, envelopes: list[Envelope]) -> None:
+        for event_type, appended in Counter(e.event_type for e in envelopes).items():
+            EVENTS_APPENDED.labels(self.service, event_type).inc(appended)
 
     def _chain(
         self,
@@ -157,6 +165,7 @@ class EventStore:
                 last.stream_id, last.subject, last.stream_version, last.hash,
             )  # fmt: skip
             if created == "INSERT 0 0":  # a concurrent writer created the stream first
+                APPEND_CONFLICTS.labels(self.service).inc()
                 raise ConcurrencyError(last.stream_id, 0, None)
         else:
             await connection.execute(
@@ -194,6 +203,7 @@ class EventStore:
                 head = heads.get(part.stream_id)
                 actual = head["version"] if head else 0
                 if actual != part.expected_version:
+                    APPEND_CONFLICTS.labels(self.service).inc()
                     raise ConcurrencyError(part.stream_id, part.expected_version, actual)
                 if head and head["subject"] != part.subject:
                     raise SubjectMismatch(f"stream {part.stream_id!r} concerns {head['subject']}")
@@ -202,6 +212,7 @@ class EventStore:
                     head["last_hash"] if head else None, part.events, context,
                 )  # fmt: skip
             await self._copy(connection, envelopes, set(heads))
+        self._count(envelopes)
         return envelopes
 
     async def _copy(

@@ -6,7 +6,7 @@ import pytest
 
 from shared.events.canonical import GENESIS_HASH
 from shared.store.errors import ConcurrencyError, SubjectMismatch
-from shared.store.event_store import START, EventStore, Position
+from shared.store.event_store import START, EventStore, Position, StreamAppend
 from shared.store.migrations import KIT_MIGRATIONS, load, migrate
 from tests.support.events import ProgressRecorded, TargetSet, context, registry
 
@@ -178,3 +178,51 @@ async def test_migrations_run_once_and_refuse_an_edited_history(
         edited = [migrations[0].__class__(1, "event_store", migrations[0].sql + "\n-- edited")]
         with pytest.raises(Exception, match="edited after it ran"):
             await migrate(connection, store.service, edited)
+
+
+async def test_a_bulk_append_chains_each_stream_like_single_appends(store: EventStore) -> None:
+    await store.append(
+        "old", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+
+    await store.append_many(
+        [
+            StreamAppend("old", 1, NIP, [TargetSet(indicator="b", target=2)]),
+            StreamAppend(
+                "new",
+                0,
+                NIP,
+                [TargetSet(indicator="c", target=3), TargetSet(indicator="d", target=4)],
+            ),
+        ],
+        context=context(),
+    )
+
+    old, new = await store.read_stream("old"), await store.read_stream("new")
+    assert [e.stream_version for e in old] == [1, 2]
+    assert [e.stream_version for e in new] == [1, 2]
+    assert old[1].previous_hash == old[0].hash
+    assert all(e.is_intact() for e in old + new)
+    assert [e.envelope.stream_id for e in await store.read_all()] == ["old", "old", "new", "new"]
+    # and the head moved on: a single append continues the chain
+    [third] = await store.append(
+        "new", 2, [TargetSet(indicator="e", target=5)], subject=NIP, context=context()
+    )
+    assert third.previous_hash == new[1].hash
+
+
+async def test_a_bulk_append_with_one_stale_stream_writes_nothing(store: EventStore) -> None:
+    await store.append(
+        "taken", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+
+    with pytest.raises(ConcurrencyError, match="'taken' is at version 1, not 0"):
+        await store.append_many(
+            [
+                StreamAppend("fresh", 0, NIP, [TargetSet(indicator="b", target=2)]),
+                StreamAppend("taken", 0, NIP, [TargetSet(indicator="c", target=3)]),
+            ],
+            context=context(),
+        )
+
+    assert await store.read_stream("fresh") == []
