@@ -1,11 +1,12 @@
 """The envelope every stored and published event travels in, sealed into its stream's hash
 chain."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
 from shared.events.canonical import event_hash
 from shared.events.model import DomainEvent
@@ -19,23 +20,27 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Envelope(BaseModel):
-    """An event as recorded: who, when, where in which stream, chained to its predecessor."""
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An event as recorded: who, when, where in which stream, chained to its predecessor.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: it is built for every event on every hot path (append, relay,
+    replay). What comes from outside is validated through `ENVELOPE` (a pydantic
+    TypeAdapter), which also gives its JSON Schema.
+    """
 
     event_id: UUID
     event_type: str
-    schema_version: int = Field(ge=1)
-    source: str = Field(description="the service that recorded it")
+    schema_version: Annotated[int, Field(ge=1)]
+    source: Annotated[str, Field(description="the service that recorded it")]
     stream_id: str
-    stream_version: int = Field(ge=1)
-    subject: str = Field(description="the NIP the event is about (the Kafka key)")
+    stream_version: Annotated[int, Field(ge=1)]
+    subject: Annotated[str, Field(description="the NIP the event is about (the Kafka key)")]
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
     actor: str
     correlation_id: str
-    causation_id: str | None = None
+    causation_id: str | None
     previous_hash: Sha256Hex
     hash: Sha256Hex
     payload: dict[str, Any]
@@ -139,7 +144,8 @@ def seal(
         "previous_hash": previous_hash,
         "payload": event.payload(),
     }
-    # model_construct: every field was just built from validated parts; validation would
-    # only cost time on the append path
     content = hash_content(**fields)
-    return Envelope.model_construct(**fields, hash=event_hash(content, content.pop("payload")))
+    return Envelope(**fields, hash=event_hash(content, content.pop("payload")))
+
+
+ENVELOPE = TypeAdapter(Envelope)

@@ -8,10 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary, to_binary
+from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from shared.events.envelope import Envelope, iso_utc
+from shared.events.envelope import ENVELOPE, Envelope, iso_utc
 
 JSON = JSONFormat()
 CONTENT_TYPE = "application/json"
@@ -72,7 +73,7 @@ def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
         attributes = event.get_attributes()
         event_type, _, version = attributes["type"].rpartition(".v")
         fields = {field: attributes.get(name) for name, field in EXTENSIONS.items()}
-        return Envelope.model_validate(
+        return ENVELOPE.validate_python(
             {
                 **fields,
                 "event_id": UUID(attributes["id"]),
@@ -84,7 +85,7 @@ def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
                 "payload": event.get_data(),
             }
         )
-    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as error:
+    except (BaseCloudEventException, KeyError, ValueError, TypeError, UnicodeDecodeError) as error:
         raise NotAKinerjaEvent(str(error)) from error
 
 

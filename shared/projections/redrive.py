@@ -35,7 +35,10 @@ async def redrive(
     await ensure_topics(bootstrap_servers, [dead_letter_spec(projection)])
     [partition] = await topic_partitions(bootstrap_servers, [topic])
     report = RedriveReport()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    # earliest: an offset reset racing the seek below must never jump to the end
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         consumer.assign([partition])

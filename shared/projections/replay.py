@@ -51,7 +51,10 @@ async def replay(
     await ensure_topics(bootstrap_servers, [dead_letter_spec(projection)])
     partitions = await topic_partitions(bootstrap_servers, projection.topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, max_poll_records=batch_size
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        max_poll_records=batch_size,
+        auto_offset_reset="earliest",  # an offset reset racing seek_to_beginning stays at the start
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
     await consumer.start()

@@ -277,24 +277,28 @@ class EventStore:
         ]
 
     def _envelope(self, row: asyncpg.Record) -> Envelope:
-        # model_construct: rows were validated on the way in, and reading is the hot path
-        return Envelope.model_construct(
-            event_id=row["event_id"],
-            event_type=row["event_type"],
-            schema_version=row["schema_version"],
-            source=self.service,
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            subject=row["subject"],
-            occurred_at=row["occurred_at"],
-            recorded_at=row["recorded_at"],
-            actor=row["actor"],
-            correlation_id=row["correlation_id"],
-            causation_id=row["causation_id"],
-            previous_hash=row["previous_hash"],
-            hash=row["hash"],
-            payload=json.loads(row["payload"]),
-        )
+        return envelope_from_row(row, self.service)
+
+
+def envelope_from_row(row: asyncpg.Record, source: str) -> Envelope:
+    """A stored event row (EVENT_COLUMNS) as an envelope; the store's service is its source."""
+    return Envelope(
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        schema_version=row["schema_version"],
+        source=source,
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        subject=row["subject"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        actor=row["actor"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+        payload=json.loads(row["payload"]),
+    )
 
 
 def _row(envelope: Envelope) -> tuple[Any, ...]:

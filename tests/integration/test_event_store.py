@@ -1,5 +1,7 @@
 import asyncio
 import json
+import uuid
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -115,8 +117,8 @@ async def test_read_all_never_passes_an_event_that_a_slower_transaction_commits_
         seen = await store.read_all(START)
         assert [e.envelope.stream_id for e in seen] == ["early"]
 
-        stream_of_slow = (await store.read_stream("early"))[0].model_copy(
-            update={"stream_id": "slow", "event_id": __import__("uuid").uuid4()}
+        stream_of_slow = replace(
+            (await store.read_stream("early"))[0], stream_id="slow", event_id=uuid.uuid4()
         )
         await slow.execute(
             f"INSERT INTO {store.schema}.events (event_id, stream_id, stream_version, event_type,"

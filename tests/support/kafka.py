@@ -18,7 +18,10 @@ async def read_topic(
     within: float = 60.0,
 ) -> list[Envelope]:
     """Every envelope on the topic in partition order, from the start, until `until` holds."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    # earliest: the offset reset that assign() starts must not race seek_to_beginning to the end
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     seen: list[Envelope] = []
     try:
