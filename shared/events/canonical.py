@@ -2,28 +2,29 @@
 
 Auditors outside this codebase must be able to recompute every hash, so the bytes follow a
 published standard. `rfc8785` is the reference; it is pure Python (about 35 µs an event
-here), so values without floats or huge integers, where JCS and `json.dumps(sort_keys=True)`
-give the same bytes, take the C encoder instead (about 8 µs). A property test holds the two
+here), so values without floats or huge integers, where JCS and orjson's sorted compact
+output are the same bytes, take orjson instead (under 1 µs). A property test holds the two
 paths byte-equal.
 """
 
 import hashlib
-import json
 from typing import Any
 
+import orjson
 import rfc8785
 
 GENESIS_HASH = "0" * 64
 _SAFE_INTEGER = 2**53 - 1
-_encode_plainly = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+
+
+def _encode_plainly(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 bytes of a JSON value (dicts, lists, str, int, float, bool, None)."""
     if _plain(value):
-        return _encode_plainly(value).encode()
+        return _encode_plainly(value)
     return rfc8785.dumps(value)
 
 
@@ -49,7 +50,7 @@ def event_hash(metadata: dict[str, Any], payload: Any) -> str:
     """`chain_hash({**metadata, "payload": payload})`, checking only the payload for the fast
     path: metadata has ASCII keys and strings, small integers or None as values."""
     content = {**metadata, "payload": payload}
-    data = _encode_plainly(content).encode() if _plain(payload) else rfc8785.dumps(content)
+    data = _encode_plainly(content) if _plain(payload) else rfc8785.dumps(content)
     return hashlib.sha256(data).hexdigest()
 
 

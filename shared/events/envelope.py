@@ -3,6 +3,7 @@ chain."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from shared.events.registry import EventRegistry
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+@lru_cache(maxsize=4096)  # the events of one command or batch share their instants
 def iso_utc(moment: datetime) -> str:
     """One spelling of an instant (microseconds, Z), so a hash reads the same everywhere."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -47,26 +49,27 @@ class Envelope:
 
     def hash_content(self) -> dict[str, Any]:
         """Everything the hash covers: all fields but the hash itself."""
-        return hash_content(
-            event_id=self.event_id,
-            event_type=self.event_type,
-            schema_version=self.schema_version,
-            source=self.source,
-            stream_id=self.stream_id,
-            stream_version=self.stream_version,
-            subject=self.subject,
-            occurred_at=self.occurred_at,
-            recorded_at=self.recorded_at,
-            actor=self.actor,
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-            previous_hash=self.previous_hash,
-            payload=self.payload,
-        )
+        return {**self._metadata(), "payload": self.payload}
 
     def computed_hash(self) -> str:
-        content = self.hash_content()
-        return event_hash(content, content.pop("payload"))
+        return event_hash(self._metadata(), self.payload)
+
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "event_id": str(self.event_id),
+            "event_type": self.event_type,
+            "schema_version": self.schema_version,
+            "source": self.source,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "subject": self.subject,
+            "occurred_at": iso_utc(self.occurred_at),
+            "recorded_at": iso_utc(self.recorded_at),
+            "actor": self.actor,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "previous_hash": self.previous_hash,
+        }
 
     def is_intact(self) -> bool:
         """Whether the recorded hash still matches the content (nothing edited)."""
@@ -75,41 +78,6 @@ class Envelope:
     def decode(self, registry: EventRegistry) -> DomainEvent:
         """The domain event in its current schema, upcast if it was stored under an older one."""
         return registry.decode(self.event_type, self.schema_version, self.payload)
-
-
-def hash_content(
-    *,
-    event_id: UUID,
-    event_type: str,
-    schema_version: int,
-    source: str,
-    stream_id: str,
-    stream_version: int,
-    subject: str,
-    occurred_at: datetime,
-    recorded_at: datetime,
-    actor: str,
-    correlation_id: str,
-    causation_id: str | None,
-    previous_hash: str,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "event_id": str(event_id),
-        "event_type": event_type,
-        "schema_version": schema_version,
-        "source": source,
-        "stream_id": stream_id,
-        "stream_version": stream_version,
-        "subject": subject,
-        "occurred_at": iso_utc(occurred_at),
-        "recorded_at": iso_utc(recorded_at),
-        "actor": actor,
-        "correlation_id": correlation_id,
-        "causation_id": causation_id,
-        "previous_hash": previous_hash,
-        "payload": payload,
-    }
 
 
 def seal(
@@ -128,24 +96,26 @@ def seal(
     previous_hash: str,
 ) -> Envelope:
     """Wrap a new domain event and chain it to `previous_hash`."""
-    fields: dict[str, Any] = {
-        "event_id": event_id,
-        "event_type": event.type_name,
-        "schema_version": event.schema_version,
-        "source": source,
-        "stream_id": stream_id,
-        "stream_version": stream_version,
-        "subject": subject,
-        "occurred_at": occurred_at,
-        "recorded_at": recorded_at,
-        "actor": actor,
-        "correlation_id": correlation_id,
-        "causation_id": causation_id,
-        "previous_hash": previous_hash,
-        "payload": event.payload(),
-    }
-    content = hash_content(**fields)
-    return Envelope(**fields, hash=event_hash(content, content.pop("payload")))
+    envelope = Envelope(
+        event_id=event_id,
+        event_type=event.type_name,
+        schema_version=event.schema_version,
+        source=source,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        subject=subject,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        actor=actor,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        previous_hash=previous_hash,
+        hash="",
+        payload=event.payload(),
+    )
+    # the hash covers every other field, so it is set once they exist (one object per event)
+    object.__setattr__(envelope, "hash", envelope.computed_hash())
+    return envelope
 
 
 ENVELOPE = TypeAdapter(Envelope)

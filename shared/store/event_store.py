@@ -1,14 +1,14 @@
 """The PostgreSQL event store of one service: append with optimistic concurrency, read a
 stream, read everything in commit order without ever skipping a late commit."""
 
-import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import asyncpg
+import orjson
 import uuid_utils.compat as uuid7
 
 from shared.events.canonical import GENESIS_HASH
@@ -198,24 +198,42 @@ class EventStore:
                     ids,
                 )
             }
-            envelopes: list[Envelope] = []
             for part in appends:
-                head = heads.get(part.stream_id)
-                actual = head["version"] if head else 0
-                if actual != part.expected_version:
-                    APPEND_CONFLICTS.labels(self.service).inc()
-                    raise ConcurrencyError(part.stream_id, part.expected_version, actual)
-                if head and head["subject"] != part.subject:
-                    raise SubjectMismatch(f"stream {part.stream_id!r} concerns {head['subject']}")
-                envelopes += self._chain(
-                    part.stream_id, part.subject, actual,
-                    head["last_hash"] if head else None, part.events, context,
-                )  # fmt: skip
-            await self._copy(connection, envelopes, set(heads))
+                self._check_head(part, heads.get(part.stream_id))
+            envelopes: list[Envelope] = []
+
+            def sealed_rows() -> Iterator[tuple[Any, ...]]:
+                # sealed while COPY streams them: the server writes one chunk as the next is
+                # hashed, so the two cores work side by side
+                for part in appends:
+                    head = heads.get(part.stream_id)
+                    chained = self._chain(
+                        part.stream_id, part.subject, part.expected_version,
+                        head["last_hash"] if head else None, part.events, context,
+                    )  # fmt: skip
+                    envelopes.extend(chained)
+                    yield from map(_row, chained)
+
+            try:
+                await connection.copy_records_to_table(
+                    "events", schema_name=self.service, columns=COPY_COLUMNS, records=sealed_rows()
+                )
+                await self._move_heads(connection, envelopes, set(heads))
+            except asyncpg.UniqueViolationError as error:  # a stream created meanwhile
+                APPEND_CONFLICTS.labels(self.service).inc()
+                raise ConcurrencyError(str(error.detail or "a stream"), 0, None) from error
         self._count(envelopes)
         return envelopes
 
-    async def _copy(
+    def _check_head(self, part: StreamAppend, head: asyncpg.Record | None) -> None:
+        actual = head["version"] if head else 0
+        if actual != part.expected_version:
+            APPEND_CONFLICTS.labels(self.service).inc()
+            raise ConcurrencyError(part.stream_id, part.expected_version, actual)
+        if head and head["subject"] != part.subject:
+            raise SubjectMismatch(f"stream {part.stream_id!r} concerns {head['subject']}")
+
+    async def _move_heads(
         self, connection: Connection, envelopes: list[Envelope], existing: set[str]
     ) -> None:
         heads: dict[str, Envelope] = {}
@@ -223,15 +241,12 @@ class EventStore:
             heads[envelope.stream_id] = envelope
         new = [h for stream_id, h in heads.items() if stream_id not in existing]
         old = [h for stream_id, h in heads.items() if stream_id in existing]
-        try:
-            await connection.copy_records_to_table(
-                "streams",
-                schema_name=self.service,
-                columns=["stream_id", "subject", "version", "last_hash"],
-                records=[(h.stream_id, h.subject, h.stream_version, h.hash) for h in new],
-            )
-        except asyncpg.UniqueViolationError as error:  # created meanwhile by another writer
-            raise ConcurrencyError(str(error.detail or "a stream"), 0, None) from error
+        await connection.copy_records_to_table(
+            "streams",
+            schema_name=self.service,
+            columns=["stream_id", "subject", "version", "last_hash"],
+            records=[(h.stream_id, h.subject, h.stream_version, h.hash) for h in new],
+        )
         if old:
             await connection.execute(
                 f"UPDATE {self.schema}.streams AS s SET version = h.version,"
@@ -241,12 +256,6 @@ class EventStore:
                 [h.stream_version for h in old],
                 [h.hash for h in old],
             )
-        await connection.copy_records_to_table(
-            "events",
-            schema_name=self.service,
-            columns=COPY_COLUMNS,
-            records=[_row(envelope) for envelope in envelopes],
-        )
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
         async with self.pool.acquire() as connection:
@@ -297,7 +306,7 @@ def envelope_from_row(row: asyncpg.Record, source: str) -> Envelope:
         causation_id=row["causation_id"],
         previous_hash=row["previous_hash"],
         hash=row["hash"],
-        payload=json.loads(row["payload"]),
+        payload=orjson.loads(row["payload"]),
     )
 
 
@@ -316,5 +325,5 @@ def _row(envelope: Envelope) -> tuple[Any, ...]:
         envelope.causation_id,
         envelope.previous_hash,
         envelope.hash,
-        json.dumps(envelope.payload, ensure_ascii=False),
+        orjson.dumps(envelope.payload).decode(),
     )
