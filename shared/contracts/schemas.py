@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
-from shared.events.envelope import Envelope
+from shared.events.envelope import ENVELOPE
 from shared.events.kafka_binding import versioned_type
 from shared.events.registry import EventRegistry
 
@@ -21,7 +19,7 @@ SCHEMA_ID = "urn:kinerja:schema:{name}"
 
 def generate(registry: EventRegistry) -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for the envelope and each registered event type."""
-    envelope = TypeAdapter(Envelope).json_schema()
+    envelope = ENVELOPE.json_schema()
     documents = {"envelope.json": _describe(envelope, "envelope", "The envelope of every event")}
     for model in registry:
         name = versioned_type(model.type_name, model.schema_version)

@@ -27,8 +27,8 @@ class Envelope:
     """An event as recorded: who, when, where in which stream, chained to its predecessor.
 
     A plain dataclass: it is built for every event on every hot path (append, relay,
-    replay). What comes from outside is validated through `ENVELOPE` (a pydantic
-    TypeAdapter), which also gives its JSON Schema.
+    replay). `ENVELOPE`, a pydantic TypeAdapter, validates one from plain data and gives
+    its JSON Schema.
     """
 
     event_id: UUID

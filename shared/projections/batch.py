@@ -13,7 +13,6 @@ import asyncpg
 
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import NotAKinerjaEvent, from_record
-from shared.observability.logging import bind_message_context
 from shared.projections.projection import Projection
 from shared.projections.schema import use_schema
 from shared.store.db import Connection
@@ -75,7 +74,8 @@ async def apply_batch(
         return outcome
     await use_schema(db, schema)
     topic, partition = messages[0].topic, messages[0].partition
-    fresh = [m for m in messages if m.offset >= await lock_next_offset(db, topic, partition)]
+    next_offset = await lock_next_offset(db, topic, partition)
+    fresh = [m for m in messages if m.offset >= next_offset]
     if not fresh:
         return outcome
     envelopes = [(m, _decode_or_fail(m)) for m in fresh]
@@ -83,6 +83,7 @@ async def apply_batch(
     versions = await _applied_versions(db, keys)
     parked = await _parked_streams(db, keys)
     changed: set[StreamKey] = set()
+    to_apply: list[Envelope] = []
     for message, envelope in envelopes:
         key = (envelope.source, envelope.stream_id)
         if envelope.stream_version <= versions.get(key, 0):
@@ -90,10 +91,11 @@ async def apply_batch(
         elif key in parked:
             outcome.parked.append(message)
         else:
-            await _apply(db, projection, message, envelope)
+            to_apply.append(envelope)
             versions[key] = envelope.stream_version
             changed.add(key)
-            outcome.applied += 1
+    await _apply(db, projection, fresh[0], to_apply)
+    outcome.applied = len(to_apply)
     await _record_progress(db, versions, changed, topic, partition, fresh[-1].offset + 1)
     if outcome.parked:
         await _park_all(db, [decode(m) for m in outcome.parked])
@@ -108,22 +110,16 @@ def _decode_or_fail(message: Message) -> Envelope:
 
 
 async def _apply(
-    db: Connection, projection: Projection, message: Message, envelope: Envelope
+    db: Connection, projection: Projection, first: Message, envelopes: list[Envelope]
 ) -> None:
+    if not envelopes:
+        return
     try:
-        # whatever the event causes next is caused by it, within the same correlation
-        with bind_message_context(
-            envelope.correlation_id,
-            str(envelope.event_id),
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-        ):
-            await projection.apply(db, envelope)
+        await projection.apply_all(db, envelopes)
     except INFRASTRUCTURE_ERRORS:
         raise
     except Exception as error:
-        raise ApplyFailed(message, error) from error
+        raise ApplyFailed(first, error) from error
 
 
 async def lock_next_offset(db: Connection, topic: str, partition: int) -> int:
@@ -220,7 +216,7 @@ async def apply_dead_letter(db: Connection, projection: Projection, message: Mes
     if envelope.stream_version <= applied:
         outcome.duplicates += 1
     else:
-        await _apply(db, projection, message, envelope)
+        await _apply(db, projection, message, [envelope])
         await _record_progress_of_streams(db, {key: envelope.stream_version})
         outcome.applied += 1
     # dead letters keep stream order, so past the last parked version the stream is free

@@ -2,8 +2,10 @@
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from shared.events.envelope import Envelope
+from shared.observability.logging import bind_message_context
 from shared.store.db import Connection
 
 
@@ -22,6 +24,14 @@ class Projection(ABC):
 
     @abstractmethod
     async def apply(self, db: Connection, event: Envelope) -> None: ...
+
+    async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:
+        """Apply events in order. A projection may override this to apply a whole batch in
+        a few set-based statements; the runner calls it with each fetched batch."""
+        for event in events:
+            # whatever the event causes next is caused by it, within the same correlation
+            with bind_message_context(event.correlation_id, str(event.event_id)):
+                await self.apply(db, event)
 
     def schema(self) -> str:
         """The live schema of this projection's tables: `proj_<name>`."""
