@@ -1,6 +1,6 @@
 """The process's Prometheus metrics, defined once at import, labelled by service or projection."""
 
-from prometheus_client import Counter, Gauge, make_asgi_app
+from prometheus_client import Counter, Gauge, make_asgi_app, start_http_server
 from starlette.types import ASGIApp
 
 EVENTS_APPENDED = Counter(
@@ -54,3 +54,10 @@ def metrics_app() -> ASGIApp:
     """An ASGI app serving the default registry, to mount at `/metrics`."""
     app: ASGIApp = make_asgi_app()
     return app
+
+
+def serve_metrics(port: int | None) -> None:
+    """For worker processes without an HTTP app (relay, projection runner): /metrics on a
+    port of their own, in a daemon thread. None or 0: no endpoint."""
+    if port:
+        start_http_server(port)

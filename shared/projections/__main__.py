@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeR
 
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
+from shared.observability.metrics import serve_metrics
 from shared.projections.projection import Projection, load_projection
 from shared.projections.redrive import redrive
 from shared.projections.replay import replay
@@ -48,8 +49,10 @@ def _with_pool(
 def run(
     spec: str = PROJECTION,
     batch_size: int = typer.Option(500, min=1, help="messages per fetch and transaction"),
+    metrics_port: int = typer.Option(0, help="serve Prometheus /metrics on this port (0: off)"),
 ) -> None:
     """Feed the projection from Kafka as a consumer group member until SIGTERM."""
+    serve_metrics(metrics_port)
 
     async def work(projection: Projection, pool: asyncpg.Pool, settings: KinerjaSettings) -> None:
         stop = asyncio.Event()

@@ -7,14 +7,16 @@ import typer
 
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
+from shared.observability.metrics import serve_metrics
 from shared.relay.outbox import OutboxRelay
 from shared.store.db import create_pool
 from shared.store.event_store import EventStore
 
 
-async def relay(service: str, batch_size: int) -> None:
+async def relay(service: str, batch_size: int, metrics_port: int) -> None:
     settings = KinerjaSettings()
     configure_logging(f"{service}-relay", settings.log_level, settings.log_json)
+    serve_metrics(metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -37,9 +39,10 @@ async def relay(service: str, batch_size: int) -> None:
 def main(
     service: str = typer.Option(..., help="the service whose store to publish"),
     batch_size: int = typer.Option(1000, min=1, help="events read and sent per round"),
+    metrics_port: int = typer.Option(0, help="serve Prometheus /metrics on this port (0: off)"),
 ) -> None:
     """Publish every event of SERVICE's store to kinerja.SERVICE.v1 until SIGTERM."""
-    asyncio.run(relay(service, batch_size))
+    asyncio.run(relay(service, batch_size, metrics_port))
 
 
 if __name__ == "__main__":

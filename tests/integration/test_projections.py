@@ -24,6 +24,7 @@ from shared.relay.topics import dead_letter_topic
 from shared.store.event_store import START, EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import read_topic
+from tests.support.metrics import free_port, scrape
 from tests.support.projections import POISON, Tally
 
 Expected = dict[str, tuple[int, int]]
@@ -145,7 +146,9 @@ async def test_two_instances_share_the_partitions_and_count_everything_once(
     assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 61
 
 
-def start_projection(tally: Tally, database_url: str, bootstrap: str) -> subprocess.Popen[bytes]:
+def start_projection(
+    tally: Tally, database_url: str, bootstrap: str, metrics_port: int = 0
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "KINERJA_DATABASE_URL": database_url,
@@ -157,6 +160,7 @@ def start_projection(tally: Tally, database_url: str, bootstrap: str) -> subproc
         [
             sys.executable, "-m", "shared.projections", "run",
             "--projection", "tests.support.projections:from_environment", "--batch-size", "10",
+            "--metrics-port", str(metrics_port),
         ],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -182,13 +186,27 @@ async def test_a_projection_killed_with_sigkill_mid_stream_resumes_with_nothing_
         process.wait()
         assert await pool.fetchval(applied) < 1000, "killed mid-stream"
 
-        process = start_projection(tally, database_url, kafka_bootstrap_servers)
+        port = free_port()
+        process = start_projection(tally, database_url, kafka_bootstrap_servers, port)
         await wait_for_tally(pool, tally, expected)
+        async with asyncio.timeout(30):  # consumer lag, as a scraper sees it, drains to zero
+            while _lags(await scrape(port), tally.name) != [0.0, 0.0, 0.0]:
+                await asyncio.sleep(0.2)
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        assert process.wait(timeout=30) == 0, "a runner leaves its group cleanly on SIGTERM"
 
     assert await pool.fetchval(applied) == 1000
+
+
+def _lags(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], projection: str
+) -> list[float]:
+    return sorted(
+        v
+        for (name, labels), v in samples.items()
+        if name == "kinerja_consumer_lag_messages" and ("projection", projection) in labels
+    )
 
 
 async def _count_or_zero(pool: asyncpg.Pool, sql: str) -> int:

@@ -15,6 +15,7 @@ from shared.relay.outbox import OutboxRelay
 from shared.store.event_store import EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import first_seen_versions, read_topic
+from tests.support.metrics import free_port, scrape, value
 
 WRITERS = 20
 STREAMS_PER_WRITER = 5
@@ -99,7 +100,9 @@ async def test_published_messages_are_keyed_by_nip_and_lag_drains_to_zero(
         assert (await relay.lag(connection)).events == 0
 
 
-def start_relay(service: str, database_url: str, bootstrap: str) -> subprocess.Popen[bytes]:
+def start_relay(
+    service: str, database_url: str, bootstrap: str, metrics_port: int = 0
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "KINERJA_DATABASE_URL": database_url,
@@ -107,7 +110,17 @@ def start_relay(service: str, database_url: str, bootstrap: str) -> subprocess.P
         "KINERJA_TOPIC_PARTITIONS": "3",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.relay", "--service", service, "--batch-size", "20"],
+        [
+            sys.executable,
+            "-m",
+            "shared.relay",
+            "--service",
+            service,
+            "--batch-size",
+            "20",
+            "--metrics-port",
+            str(metrics_port),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,13 +161,17 @@ async def test_a_relay_killed_with_sigkill_mid_run_resumes_on_restart_with_nothi
         last_appended = await pool.fetchval(f"SELECT max(position) FROM {store.schema}.events")
         assert await published_position(pool, store) < last_appended
 
-        relay = start_relay(store.service, database_url, kafka_bootstrap_servers)
+        port = free_port()
+        relay = start_relay(store.service, database_url, kafka_bootstrap_servers, port)
         seen = await read_topic(
             kafka_bootstrap_servers, f"kinerja.{store.service}.v1", until=all_of(written)
         )
+        async with asyncio.timeout(30):  # publish lag, as a scraper sees it, drains to zero
+            while value(await scrape(port), "kinerja_relay_lag_events", service=store.service) != 0:
+                await asyncio.sleep(0.2)
     finally:
         relay.send_signal(signal.SIGTERM)
-        relay.wait(timeout=30)
+        assert relay.wait(timeout=30) == 0, "a relay stops cleanly on SIGTERM"
 
     versions = first_seen_versions(seen)
     assert {str(e.event_id) for e in seen} == written
