@@ -77,6 +77,24 @@ class EventStore:
         self.service = service
         self.schema = quote_identifier(service)
         self._clock = clock
+        # $1 expected version; $2-$5 the new head; $6-$19 the events as arrays
+        insert_events = (
+            f"INSERT INTO {self.schema}.events ({EVENT_COLUMNS}) SELECT * FROM unnest("
+            "$6::uuid[], $7::text[], $8::int[], $9::text[], $10::int[], $11::text[],"
+            " $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[], $16::text[],"
+            " $17::text[], $18::text[], $19::json[]) WHERE EXISTS (SELECT FROM head)"
+        )
+        self._append_new = (
+            f"WITH head AS (INSERT INTO {self.schema}.streams AS s"
+            " (stream_id, subject, version, last_hash) SELECT $2, $3, $4, $5 WHERE $1 = 0"
+            " ON CONFLICT (stream_id) DO NOTHING RETURNING 1),"
+            f" appended AS ({insert_events} RETURNING 1) SELECT count(*) FROM appended"
+        )
+        self._append_next = (
+            f"WITH head AS (UPDATE {self.schema}.streams SET version = $4, last_hash = $5"
+            " WHERE stream_id = $2 AND subject = $3 AND version = $1 RETURNING 1),"
+            f" appended AS ({insert_events} RETURNING 1) SELECT count(*) FROM appended"
+        )
 
     async def migrate(self) -> None:
         async with self.pool.acquire() as connection:
@@ -94,10 +112,13 @@ class EventStore:
         """Append atomically after `expected_version` (0: a new stream); else ConcurrencyError."""
         if not events:
             raise ValueError("append needs at least one event")
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection:
+            # read without a lock, then one statement that moves the head only if it is still
+            # where we read it and inserts the events only if it did: two round trips, and
+            # the statement is its own transaction
             head = await connection.fetchrow(
                 f"SELECT subject, version, last_hash FROM {self.schema}.streams"
-                " WHERE stream_id = $1 FOR UPDATE",
+                " WHERE stream_id = $1",
                 stream_id,
             )
             actual = head["version"] if head else 0
@@ -116,7 +137,15 @@ class EventStore:
                 events,
                 context,
             )
-            await self._write(connection, envelopes, new_stream=head is None)
+            written = await connection.fetchval(
+                self._append_new if head is None else self._append_next,
+                expected_version,
+                *_head_row(envelopes[-1]),
+                *zip(*(_row(envelope) for envelope in envelopes), strict=True),
+            )
+        if written != len(envelopes):  # another writer moved the head first
+            APPEND_CONFLICTS.labels(self.service).inc()
+            raise ConcurrencyError(stream_id, expected_version, None)
         self._count(envelopes)
         return envelopes
 
@@ -153,33 +182,6 @@ class EventStore:
             chained.append(envelope)
             previous = envelope.hash
         return chained
-
-    async def _write(
-        self, connection: Connection, envelopes: list[Envelope], *, new_stream: bool
-    ) -> None:
-        last = envelopes[-1]
-        if new_stream:
-            created = await connection.execute(
-                f"INSERT INTO {self.schema}.streams (stream_id, subject, version, last_hash)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (stream_id) DO NOTHING",
-                last.stream_id, last.subject, last.stream_version, last.hash,
-            )  # fmt: skip
-            if created == "INSERT 0 0":  # a concurrent writer created the stream first
-                APPEND_CONFLICTS.labels(self.service).inc()
-                raise ConcurrencyError(last.stream_id, 0, None)
-        else:
-            await connection.execute(
-                f"UPDATE {self.schema}.streams SET version = $2, last_hash = $3"
-                " WHERE stream_id = $1",
-                last.stream_id, last.stream_version, last.hash,
-            )  # fmt: skip
-        await connection.execute(
-            f"INSERT INTO {self.schema}.events ({EVENT_COLUMNS}) SELECT * FROM unnest("
-            "$1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[],"
-            " $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],"
-            " $12::text[], $13::text[], $14::json[])",
-            *zip(*(_row(envelope) for envelope in envelopes), strict=True),
-        )
 
     async def append_many(
         self, appends: Sequence[StreamAppend], *, context: CommandContext
@@ -308,6 +310,10 @@ def envelope_from_row(row: asyncpg.Record, source: str) -> Envelope:
         hash=row["hash"],
         payload=orjson.loads(row["payload"]),
     )
+
+
+def _head_row(last: Envelope) -> tuple[str, str, int, str]:
+    return (last.stream_id, last.subject, last.stream_version, last.hash)
 
 
 def _row(envelope: Envelope) -> tuple[Any, ...]:
