@@ -25,7 +25,7 @@ from shared.store.event_store import START, EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import read_topic
 from tests.support.metrics import free_port, scrape
-from tests.support.projections import POISON, Tally
+from tests.support.projections import POISON, BulkTally, Tally
 
 Expected = dict[str, tuple[int, int]]
 
@@ -100,9 +100,17 @@ def tally(store: EventStore) -> Tally:
     return Tally(f"test.tally.{uuid.uuid4().hex[:8]}", f"kinerja.{store.service}.v1")
 
 
+@pytest.fixture(params=[Tally, BulkTally], ids=["per-event", "set-based"])
+def any_tally(request: pytest.FixtureRequest, store: EventStore) -> Tally:
+    """A projection that applies event by event, and one that applies a batch at once."""
+    kind: type[Tally] = request.param
+    return kind(f"test.tally.{uuid.uuid4().hex[:8]}", f"kinerja.{store.service}.v1")
+
+
 async def test_redelivered_and_republished_events_are_counted_once(
-    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, tally: Tally
+    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, any_tally: Tally
 ) -> None:
+    tally = any_tally
     await append_and_publish(store, kafka_bootstrap_servers, subjects=5, events_each=4)
     expected = await expected_tally(store)
 
@@ -268,8 +276,9 @@ async def test_a_poison_message_is_dead_lettered_later_ones_flow_and_redrive_app
 
 
 async def test_replay_rebuilds_an_equal_read_model_while_the_live_one_keeps_serving(
-    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, tally: Tally
+    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, any_tally: Tally
 ) -> None:
+    tally = any_tally
     await append_and_publish(store, kafka_bootstrap_servers, subjects=20, events_each=10)
     live = ProjectionRunner(tally, pool, kafka_bootstrap_servers)
 

@@ -1,6 +1,7 @@
 """A projection for the kit's tests: per subject, how many events and the sum of targets."""
 
 import os
+from collections.abc import Sequence
 
 from shared.events.envelope import Envelope
 from shared.projections.projection import Projection
@@ -45,3 +46,36 @@ class Tally(Projection):
 def from_environment() -> Tally:
     """For subprocess runs (`-p tests.support.projections:from_environment`)."""
     return Tally(os.environ["TALLY_NAME"], os.environ["TALLY_TOPIC"])
+
+
+class BulkTally(Tally):
+    """The same read model, applied a batch at a time in three statements: the shape a
+    projection takes when replay speed matters."""
+
+    async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:
+        if any(event.payload.get("indicator") == POISON for event in events):
+            for event in events:
+                await self.apply(db, event)
+            return
+        await db.execute(
+            "INSERT INTO applied (event_id) SELECT * FROM unnest($1::uuid[])",
+            [event.event_id for event in events],
+        )
+        totals: dict[str, list[int]] = {}
+        for event in events:
+            total = totals.setdefault(event.subject, [0, 0])
+            total[0] += 1
+            total[1] += int(event.payload.get("target", 0))
+        await db.execute(
+            "INSERT INTO tally (subject, events, target_sum)"
+            " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])"
+            " ON CONFLICT (subject) DO UPDATE SET events = tally.events + EXCLUDED.events,"
+            " target_sum = tally.target_sum + EXCLUDED.target_sum",
+            list(totals),
+            [total[0] for total in totals.values()],
+            [total[1] for total in totals.values()],
+        )
+
+
+def bulk_from_environment() -> BulkTally:
+    return BulkTally(os.environ["TALLY_NAME"], os.environ["TALLY_TOPIC"])
