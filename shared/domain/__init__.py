@@ -1,0 +1,1 @@
+"""Building blocks of every service's domain layer: no I/O, no clock, no randomness."""
