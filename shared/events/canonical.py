@@ -29,16 +29,26 @@ def canonical_json(value: Any) -> bytes:
 
 
 def _plain(value: Any) -> bool:
-    """True when JCS and Python's sorted compact encoding cannot differ for this value."""
-    if isinstance(value, str | bool) or value is None:
+    """True when JCS and orjson's sorted compact encoding cannot differ for this value.
+
+    Exact type checks and plain loops: this walks every payload on the append path.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return True
-    if isinstance(value, int):
+    if kind is int:
         return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
-    if isinstance(value, dict):
-        return all(_sorts_alike(k) and _plain(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_plain(item) for item in value)
-    return False
+    if kind is dict:
+        for key, item in value.items():
+            if not (key.isascii() or _sorts_alike(key)) or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:  # noqa: SIM110 - a loop, not all(genexpr): this path is hot
+            if not _plain(item):
+                return False
+        return True
+    return False  # floats, and anything JSON does not know, take the reference encoder
 
 
 def chain_hash(content: dict[str, Any]) -> str:
