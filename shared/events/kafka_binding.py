@@ -2,7 +2,7 @@
 a JSON body. The `cloudevents` SDK does the mapping; this module names our extensions."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,35 +77,44 @@ def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
     checks what the envelope's types promise.
     """
     try:
-        found = {name: raw.decode() for name, raw in headers if name.startswith("ce_")}
-        if found.get("ce_specversion") != "1.0":
+        found = dict(headers)
+        if found.get("ce_specversion") != b"1.0":
             raise NotAKinerjaEvent("not a CloudEvent 1.0 (no ce_specversion 1.0 header)")
-        event_type, _, version = found["ce_type"].rpartition(".v")
+        text = _texts(found)
+        event_type, _, version = text("ce_type").rpartition(".v")
         payload = orjson.loads(value)
+        causation = found.get("ce_causationid")
         envelope = Envelope(
-            event_id=UUID(found["ce_id"]),
+            event_id=UUID(text("ce_id")),
             event_type=event_type,
             schema_version=int(version),
-            source=found["ce_source"],
-            stream_id=found["ce_streamid"],
+            source=text("ce_source"),
+            stream_id=text("ce_streamid"),
             stream_version=int(found["ce_streamversion"]),
-            subject=found["ce_subject"],
-            occurred_at=_instant(found["ce_time"]),
-            recorded_at=_instant(found["ce_recordedat"]),
-            actor=found["ce_actor"],
-            correlation_id=found["ce_correlationid"],
-            causation_id=found.get("ce_causationid"),
-            previous_hash=_sha256(found["ce_previoushash"]),
-            hash=_sha256(found["ce_hash"]),
+            subject=text("ce_subject"),
+            occurred_at=_instant(text("ce_time")),
+            recorded_at=_instant(text("ce_recordedat")),
+            actor=text("ce_actor"),
+            correlation_id=text("ce_correlationid"),
+            causation_id=None if causation is None else causation.decode(),
+            previous_hash=_sha256(text("ce_previoushash")),
+            hash=_sha256(text("ce_hash")),
             payload=payload,
         )
     except (KeyError, ValueError, TypeError, UnicodeDecodeError, orjson.JSONDecodeError) as error:
         raise NotAKinerjaEvent(f"{type(error).__name__}: {error}") from error
     if not event_type or envelope.schema_version < 1 or envelope.stream_version < 1:
-        raise NotAKinerjaEvent(f"bad type or versions: {found['ce_type']}")
+        raise NotAKinerjaEvent(f"bad type or versions: {text('ce_type')}")
     if not isinstance(payload, dict):
         raise NotAKinerjaEvent("the body is not a JSON object")
     return envelope
+
+
+def _texts(headers: dict[str, bytes]) -> Callable[[str], str]:
+    def text(name: str) -> str:
+        return headers[name].decode()
+
+    return text
 
 
 def _instant(text: str) -> datetime:

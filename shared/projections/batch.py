@@ -8,6 +8,7 @@ partition during a rebalance serialise on that row and skip what the other appli
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 
@@ -36,16 +37,22 @@ class ApplyFailed(Exception):
         super().__init__(f"{message.topic}[{message.partition}]@{message.offset}: {cause!r}")
 
 
-@dataclass(frozen=True)
-class Message:
-    """The parts of a Kafka record the runner uses (aiokafka's ConsumerRecord has them)."""
+class Message(Protocol):
+    """The parts of a Kafka record the runner reads: aiokafka's ConsumerRecord as it comes,
+    with no copy per message."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 @dataclass

@@ -12,7 +12,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 
 from shared.events.kafka_binding import NotAKinerjaEvent
-from shared.projections.applier import message_of, share_lock
+from shared.projections.applier import share_lock
 from shared.projections.batch import Message, apply_dead_letter, lock_next_offset
 from shared.projections.dead_letters import RedriveReport, dead_letter_spec
 from shared.projections.projection import Projection
@@ -53,7 +53,7 @@ async def redrive(
         while await consumer.position(partition) < end and not report.still_failing:
             batch = await consumer.getmany(partition, timeout_ms=500)
             for record in batch.get(partition, []):
-                if not await _redrive_one(pool, projection, message_of(record), report):
+                if not await _redrive_one(pool, projection, record, report):
                     break
                 if progress:
                     progress(record.offset + 1 - (start or 0), end - (start or 0))

@@ -15,8 +15,8 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.projections.applier import Applier, exclusive_lock, message_of
-from shared.projections.batch import ApplyFailed, apply_batch
+from shared.projections.applier import Applier, exclusive_lock
+from shared.projections.batch import ApplyFailed, Message, apply_batch
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.schema import create_schema
@@ -41,7 +41,7 @@ async def replay(
     bootstrap_servers: str,
     *,
     progress: Progress | None = None,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
 ) -> ReplayReport:
     started = time.monotonic()
     building = projection.schema() + "__next"
@@ -54,6 +54,8 @@ async def replay(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         max_poll_records=batch_size,
+        # a replay reads history as fast as it can: big fetches, so big transactions
+        max_partition_fetch_bytes=2 * 1024 * 1024,
         auto_offset_reset="earliest",  # an offset reset racing seek_to_beginning stays at the start
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
@@ -98,11 +100,14 @@ async def _catch_up(
         position < ends[p] for p, position in (await _positions(consumer, partitions)).items()
     ):
         batches = await consumer.getmany(*partitions, timeout_ms=500)
-        for records in batches.values():
-            records = [r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]]
-            if records:
-                await process([message_of(r) for r in records])  # type: ignore[misc]
-                read += len(records)
+        groups = [
+            [r for r in records if r.offset < ends[partition]]
+            for partition, records in batches.items()
+        ]
+        groups = [group for group in groups if group]
+        if groups:
+            await process(groups)  # type: ignore[misc]
+            read += sum(len(group) for group in groups)
         if progress:
             progress(already + read, total)
     return read
@@ -124,10 +129,11 @@ async def _switch_over(
     async with pool.acquire() as db, db.transaction():
         await exclusive_lock(db, projection)
 
-        async def apply_here(messages: list) -> None:  # type: ignore[type-arg]
-            outcome = await apply_batch(db, projection, building, messages)
-            if outcome.parked:
-                raise ApplyFailed(messages[0], RuntimeError("a parked stream; retry outside"))
+        async def apply_here(groups: list[list[Message]]) -> None:
+            for messages in groups:
+                outcome = await apply_batch(db, projection, building, messages)
+                if outcome.parked:
+                    raise ApplyFailed(messages[0], RuntimeError("a parked stream; retry outside"))
 
         position = await _positions(consumer, partitions)
         try:

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from shared.observability.metrics import CONSUMER_LAG
-from shared.projections.applier import Applier, message_of
+from shared.projections.applier import Applier
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.schema import ensure_live_schema
@@ -73,9 +73,11 @@ class ProjectionRunner:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
-                for partition, records in batches.items():
-                    await applier.process([message_of(r) for r in records])
-                    await _commit_quietly(consumer, partition, records[-1].offset + 1)
+                if batches:
+                    await applier.process(list(batches.values()))
+                    await _commit_quietly(
+                        consumer, {p: records[-1].offset + 1 for p, records in batches.items()}
+                    )
                 await self._measure_lag(consumer)
         finally:
             await consumer.stop()
@@ -118,9 +120,7 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         )
 
 
-async def _commit_quietly(
-    consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
-) -> None:
+async def _commit_quietly(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
     # Kafka's committed offset is only for outside lag monitors; ours lives in PostgreSQL
     with contextlib.suppress(CommitFailedError, KafkaError):
-        await consumer.commit({partition: offset})
+        await consumer.commit(offsets)

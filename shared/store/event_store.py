@@ -161,8 +161,9 @@ class EventStore:
         previous_hash: str | None,
         events: Sequence[DomainEvent],
         context: CommandContext,
+        recorded_at: datetime | None = None,
     ) -> list[Envelope]:
-        recorded_at = self._clock()
+        recorded_at = recorded_at or self._clock()
         chained, previous = [], previous_hash or GENESIS_HASH
         for offset, event in enumerate(events, start=1):
             envelope = seal(
@@ -203,6 +204,7 @@ class EventStore:
             for part in appends:
                 self._check_head(part, heads.get(part.stream_id))
             envelopes: list[Envelope] = []
+            recorded_at = self._clock()  # one instant for the batch: formatted once, not per stream
 
             def sealed_rows() -> Iterator[tuple[Any, ...]]:
                 # sealed while COPY streams them: the server writes one chunk as the next is
@@ -211,7 +213,7 @@ class EventStore:
                     head = heads.get(part.stream_id)
                     chained = self._chain(
                         part.stream_id, part.subject, part.expected_version,
-                        head["last_hash"] if head else None, part.events, context,
+                        head["last_hash"] if head else None, part.events, context, recorded_at,
                     )  # fmt: skip
                     envelopes.extend(chained)
                     yield from map(_row, chained)
