@@ -64,7 +64,9 @@ def write(registry: EventRegistry, folder: Path = FOLDER) -> None:
 
 
 def main() -> None:
-    from shared.contracts.catalog import catalog
+    from shared.contracts.catalog import full_catalog
+
+    catalog = full_catalog()
 
     if "--check" in sys.argv:
         outdated = stale(catalog)

@@ -11,10 +11,6 @@ from typing import ClassVar, Self
 from shared.events.model import DomainEvent
 
 
-class DomainError(Exception):
-    """A rule of the regulation or of the system refused a command."""
-
-
 class Aggregate:
     """Subclasses name their stream prefix and implement `_apply` for each of their events."""
 
