@@ -1,10 +1,8 @@
 """Bearer JWTs: who is calling, checked against the configured key, and the guards on it."""
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated
 
 import jwt
 import structlog
@@ -14,17 +12,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.domain.identity import SUBJECT_RULE, Identity, IdentityKind
 from shared.http.problems import Forbidden, Unauthorized
-
-IdentityKind = Literal["pegawai", "admin", "auditor"]
 
 # Public by design: it only signs tokens of a development stack or a test.
 DEVELOPMENT_SECRET = "kinerja-development-only-secret-never-use-in-production"  # noqa: S105
 ACTOR_LOG_KEY = "actor"
-
-_NIP = re.compile(r"[0-9]{18}")
-_ROLE = re.compile(r"(admin|auditor):([A-Za-z0-9._@-]{1,128})")
-_SUBJECT_RULE = "an 18-digit NIP, admin:<name> or auditor:<name>"
 
 
 class JwtSettings(BaseSettings):
@@ -64,26 +57,6 @@ def jwt_settings() -> JwtSettings:
     return JwtSettings()
 
 
-@dataclass(frozen=True)
-class Identity:
-    """The caller a verified token names."""
-
-    subject: str
-    kind: IdentityKind
-    nip: str | None = None
-    name: str | None = None
-
-    @classmethod
-    def from_subject(cls, subject: str) -> "Identity":
-        if _NIP.fullmatch(subject):
-            return cls(subject, "pegawai", nip=subject)
-        role = _ROLE.fullmatch(subject)
-        if role is None:
-            raise ValueError(f"a subject is {_SUBJECT_RULE}, not {subject!r}")
-        kind: IdentityKind = "admin" if role[1] == "admin" else "auditor"
-        return cls(subject, kind, name=role[2])
-
-
 def verify_token(token: str, settings: JwtSettings) -> Identity:
     """The identity of a token whose signature, expiry, issuer and audience hold; else 401."""
     key, algorithms = settings.verification()
@@ -102,7 +75,7 @@ def verify_token(token: str, settings: JwtSettings) -> Identity:
     try:
         return Identity.from_subject(claims["sub"])
     except ValueError:
-        raise Unauthorized(f"the token's subject is not {_SUBJECT_RULE}") from None
+        raise Unauthorized(f"the token's subject is not {SUBJECT_RULE}") from None
 
 
 def _refusal(error: jwt.PyJWTError, settings: JwtSettings) -> str:

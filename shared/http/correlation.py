@@ -9,7 +9,8 @@ import uuid_utils.compat as uuid7
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http.auth import ACTOR_LOG_KEY, Identity
+from shared.domain.identity import Identity
+from shared.http.auth import ACTOR_LOG_KEY
 from shared.http.problems import unexpected_error
 from shared.observability.logging import bind_message_context, current_correlation_id
 from shared.store.event_store import Clock, CommandContext, utc_now

@@ -11,8 +11,9 @@ import pytest
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, SecretStr
 
+from shared.domain.identity import Identity
 from shared.http.app import create_app
-from shared.http.auth import Identity, JwtSettings, current_identity, issue_token
+from shared.http.auth import JwtSettings, current_identity, issue_token
 from shared.http.idempotency import REPLAYED_HEADER
 from shared.http.idempotency_keys import (
     IdempotencyKeys,

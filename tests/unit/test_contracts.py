@@ -6,7 +6,9 @@ from tests.support.events import registry
 
 
 def test_the_committed_json_schemas_match_the_catalog() -> None:
-    assert stale(full_catalog()) == [], f"run: python -m shared.contracts.schemas (files in {FOLDER})"
+    assert stale(full_catalog()) == [], (
+        f"run: python -m shared.contracts.schemas (files in {FOLDER})"
+    )
 
 
 def test_each_event_type_gets_a_schema_named_by_type_and_version() -> None:

@@ -11,8 +11,8 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from shared.domain.identity import Identity
 from shared.http.auth import (
-    Identity,
     JwtSettings,
     current_identity,
     issue_token,

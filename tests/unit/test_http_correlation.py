@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from shared.domain.identity import Identity
 from shared.http.app import create_app
-from shared.http.auth import Identity, JwtSettings, current_identity, issue_token
+from shared.http.auth import JwtSettings, current_identity, issue_token
 from shared.http.correlation import CORRELATION_HEADER, request_context
 from shared.observability.logging import current_correlation_id
 
