@@ -21,3 +21,7 @@ class WrongState(DomainError):
 class NotFound(DomainError):
     """The command names something that does not exist (an API answers 404, or 422 when it
     is a reference inside the body)."""
+
+
+class NotAllowed(DomainError):
+    """The actor may not give this command (an API answers 403)."""
