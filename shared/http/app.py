@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.http.auth import JwtSettings, bearer_scheme, jwt_settings
 from shared.http.correlation import CorrelationMiddleware
+from shared.http.domain_errors import install_domain_error_handlers
 from shared.http.idempotency import IdempotencyMiddleware, PoolGetter
 from shared.http.problems import install_problem_handlers
 from shared.observability.health import Check, health_router
@@ -67,6 +68,7 @@ def create_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    install_domain_error_handlers(app)
     if jwt is not None:
         app.dependency_overrides[jwt_settings] = lambda: jwt
     for router in routers:

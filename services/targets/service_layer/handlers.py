@@ -185,4 +185,3 @@ def _admin_only(actor: Identity) -> None:
 def _the_pegawai(actor: Identity, nip: str) -> None:
     if actor.nip != nip:
         raise NotAllowed(f"only pegawai {nip} writes their own SKP")
-
