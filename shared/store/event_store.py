@@ -271,6 +271,19 @@ class EventStore:
             )
         return [self._envelope(row) for row in rows]
 
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        """Many streams in one query (for imports): stream id -> its events, in order."""
+        async with self.pool.acquire() as connection:
+            rows = await connection.fetch(
+                f"SELECT {EVENT_COLUMNS} FROM {self.schema}.events"
+                " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version",
+                list(stream_ids),
+            )
+        streams: dict[str, list[Envelope]] = {}
+        for row in rows:
+            streams.setdefault(row["stream_id"], []).append(self._envelope(row))
+        return streams
+
     async def read_all(self, after: Position = START, limit: int = 1000) -> list[StoredEvent]:
         """Events in commit order after `after`, stopping below the oldest running transaction:
         an event committed later by a slower writer always sorts after what this returns."""

@@ -1,6 +1,7 @@
 """Aggregates in and out of the event store: load replays a stream, save appends what the
 aggregate recorded, expecting the version it was loaded at."""
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from shared.domain.aggregate import Aggregate
@@ -36,3 +37,14 @@ class Repository:
         )
         aggregate.pending.clear()
         return appended
+
+    async def load_many(self, kind: type[A], identities: Sequence[str]) -> dict[str, A]:
+        """Many aggregates of one kind in one query (for imports)."""
+        streams = await self.store.read_streams([kind.stream_id(i) for i in identities])
+        return {
+            identity: kind.replay(
+                identity,
+                [e.decode(self.registry) for e in streams.get(kind.stream_id(identity), [])],
+            )
+            for identity in identities
+        }
