@@ -18,6 +18,12 @@ class KinerjaSettings(BaseSettings):
         default=PostgresDsn("postgresql://kinerja:kinerja@127.0.0.1:15432/kinerja"),
         description="PostgreSQL DSN of this service's database",
     )
+    topic_namespace: str = Field(
+        default="kinerja",
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="first part of every topic name (kinerja.<service>.v1); another namespace"
+        " lets a staging or test system share a Kafka cluster",
+    )
     topic_partitions: int = Field(default=6, ge=1, description="partitions of each topic we create")
     topic_replication_factor: int = Field(default=1, ge=1)
     log_level: str = "INFO"

@@ -19,7 +19,7 @@ ORIGIN_HEADERS = ("x-dlq-topic", "x-dlq-partition", "x-dlq-offset")
 
 def dead_letter_spec(projection: Projection) -> TopicSpec:
     # one partition: dead letters are few, and a single order makes re-drive keep stream order
-    return TopicSpec(dead_letter_topic(projection.name), partitions=1)
+    return TopicSpec(dead_letter_topic(projection.name, projection.namespace), partitions=1)
 
 
 async def send_dead_letters(
@@ -45,7 +45,7 @@ async def send_dead_letters(
         headers = [h for h in message.headers if not h[0].startswith("x-dlq-")] + extra
         sent.append(
             await producer.send(
-                dead_letter_topic(projection.name), message.value, message.key, headers=headers
+                dead_letter_spec(projection).name, message.value, message.key, headers=headers
             )
         )
     for future in sent:

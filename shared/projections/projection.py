@@ -21,6 +21,7 @@ class Projection(ABC):
     name: str
     topics: tuple[str, ...]
     tables: str  # CREATE TABLE statements, unqualified
+    namespace: str = "kinerja"  # of its dead-letter topic, as of the topics it reads
 
     @abstractmethod
     async def apply(self, db: Connection, event: Envelope) -> None: ...

@@ -31,6 +31,7 @@ async def relay(service: str, batch_size: int, metrics_port: int) -> None:
             partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             batch_size=batch_size,
+            namespace=settings.topic_namespace,
         ).run(stop)
     finally:
         await pool.close()

@@ -41,10 +41,11 @@ class OutboxRelay:
         replication_factor: int = 1,
         batch_size: int = 1000,
         idle_interval: float = 0.05,
+        namespace: str = "kinerja",
     ) -> None:
         self.store = store
         self.bootstrap_servers = bootstrap_servers
-        self.topic = service_topic(store.service)
+        self.topic = service_topic(store.service, namespace)
         self.name = f"relay:{self.topic}"
         self.topic_spec = TopicSpec(self.topic, partitions, replication_factor)
         self.batch_size = batch_size

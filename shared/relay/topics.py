@@ -12,13 +12,13 @@ from aiokafka.errors import TopicAlreadyExistsError
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-def service_topic(service: str) -> str:
+def service_topic(service: str, namespace: str = "kinerja") -> str:
     """Where a service's events are published: `kinerja.<service>.v1`, keyed by NIP."""
-    return f"kinerja.{service}.v1"
+    return f"{namespace}.{service}.v1"
 
 
-def dead_letter_topic(consumer: str) -> str:
-    return f"kinerja.dlq.{consumer}"
+def dead_letter_topic(consumer: str, namespace: str = "kinerja") -> str:
+    return f"{namespace}.dlq.{consumer}"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -21,39 +23,47 @@ from tests.support.metrics import free_port
 ANDI, KEPALA = "199001012015031001", "197001011995031001"
 
 
+@dataclass(frozen=True)
+class Running:
+    url: str
+    topic: str
+
+
 @pytest.fixture
-def targets_url(database_url: str, kafka_bootstrap_servers: str) -> Iterator[str]:
-    asyncio.run(_drop_schema(database_url))
-    port = free_port()
+def targets(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
+    """The service on a namespace of its own: its topics start empty, as on a new cluster."""
+    asyncio.run(_drop_schemas(database_url))
+    port, namespace = free_port(), f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "KINERJA_DATABASE_URL": database_url,
         "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         "KINERJA_TOPIC_PARTITIONS": "3",
+        "KINERJA_TOPIC_NAMESPACE": namespace,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "services.targets", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Running(f"http://127.0.0.1:{port}", f"{namespace}.targets.v1")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, "the service stops cleanly on SIGTERM"
 
 
-async def _drop_schema(database_url: str) -> None:
+async def _drop_schemas(database_url: str) -> None:
     connection = await asyncpg.connect(database_url)
-    await connection.execute("DROP SCHEMA IF EXISTS targets CASCADE")
+    await connection.execute("DROP SCHEMA IF EXISTS targets, proj_targets_board CASCADE")
     await connection.close()
 
 
 async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
-    targets_url: str, kafka_bootstrap_servers: str
+    targets: Running, kafka_bootstrap_servers: str
 ) -> None:
     run = f"e2e-{uuid.uuid4().hex[:8]}"
     admin = {"Authorization": f"Bearer {issue_token('admin:e2e')}", "X-Correlation-ID": run}
-    async with httpx.AsyncClient(base_url=targets_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=targets.url, timeout=10) as client:
         await _until_ready(client)
         calls = [
             ("POST", "/units", {"code": "BIRO", "name": "Biro SDM"}),
@@ -93,7 +103,7 @@ async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
     def all_arrived(seen: list[Envelope]) -> bool:
         return len([e for e in seen if e.correlation_id == run]) >= len(calls)
 
-    seen = await read_topic(kafka_bootstrap_servers, "kinerja.targets.v1", until=all_arrived)
+    seen = await read_topic(kafka_bootstrap_servers, targets.topic, until=all_arrived)
     ours = [e for e in seen if e.correlation_id == run]
 
     assert sorted(e.event_type for e in ours) == [
@@ -123,3 +133,115 @@ async def _until_ready(client: httpx.AsyncClient) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
+
+
+def as_(subject: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(subject)}"}
+
+
+async def _call(
+    client: httpx.AsyncClient, method: str, path: str, who: str, body: Any = None
+) -> Any:
+    response = await client.request(method, path, json=body, headers=as_(who))
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running) -> None:
+    siti = "199205152018012002"
+    async with httpx.AsyncClient(base_url=targets.url, timeout=10) as client:
+        await _until_ready(client)
+        await _call(client, "POST", "/units", "admin:e2e", {"code": "BIRO", "name": "Biro SDM"})
+        for nip, job in ((KEPALA, "JPT"), (ANDI, "FUNGSIONAL"), (siti, "FUNGSIONAL")):
+            body = {
+                "nip": nip,
+                "name": nip[-3:],
+                "position": "Jabatan",
+                "unit_code": "BIRO",
+                "job_type": job,
+            }
+            await _call(client, "POST", "/employees", "admin:e2e", body)
+        for nip in (ANDI, siti):
+            body = {"supervisor_nip": KEPALA, "effective_from": "2026-01-01"}
+            await _call(client, "PUT", f"/employees/{nip}/supervisor", "admin:e2e", body)
+        await _call(client, "POST", "/years", "admin:e2e", {"year": 2026, "frequency": "QUARTERLY"})
+        kepala_skp = (
+            await _call(
+                client,
+                "POST",
+                "/skps",
+                KEPALA,
+                {"nip": KEPALA, "year": 2026, "approach": "KUANTITATIF"},
+            )
+        )["skp_id"]
+        target = {
+            "aspect": "KUANTITAS",
+            "text": "Indeks",
+            "target_value": 80,
+            "target_unit": "poin",
+        }
+        supported = await _call(
+            client,
+            "POST",
+            f"/skps/{kepala_skp}/rhk",
+            KEPALA,
+            {
+                "text": "Meningkatnya indeks SDM",
+                "kind": "UTAMA",
+                "perspective": "PENERIMA_LAYANAN",
+                "indicators": [target],
+            },
+        )
+        alone = await _call(
+            client,
+            "POST",
+            f"/skps/{kepala_skp}/rhk",
+            KEPALA,
+            {
+                "text": "Tertatanya arsip",
+                "kind": "UTAMA",
+                "perspective": "PROSES_BISNIS",
+                "indicators": [target],
+            },
+        )
+        andi_skp = (
+            await _call(
+                client,
+                "POST",
+                "/skps",
+                ANDI,
+                {"nip": ANDI, "year": 2026, "approach": "KUANTITATIF"},
+            )
+        )["skp_id"]
+        await _call(
+            client,
+            "POST",
+            f"/skps/{andi_skp}/rhk",
+            ANDI,
+            {
+                "text": "Terdatanya pegawai",
+                "kind": "UTAMA",
+                "parent_rhk_id": supported["rhk_id"],
+                "indicators": [target],
+            },
+        )
+        await _call(client, "POST", f"/skps/{andi_skp}/submit", ANDI)
+
+        expected = {"NO_SKP": 1, "DRAFT": 1, "SUBMITTED": 1, "APPROVED": 0}
+        async with asyncio.timeout(60):  # the read model follows the topic
+            while True:
+                board = await _call(client, "GET", "/units/BIRO/board?year=2026", "admin:e2e")
+                if board["counts"] == expected:
+                    break
+                await asyncio.sleep(0.2)
+        cascade = await _call(client, "GET", "/units/BIRO/cascade?year=2026", "admin:e2e")
+
+    assert board["without_skp"] == [siti]
+    assert board["waiting_for_approval"] == [
+        {"nip": ANDI, "skp_id": andi_skp, "pejabat_penilai": KEPALA}
+    ]
+    [top_supported] = [n for n in cascade["tree"] if n["rhk_id"] == supported["rhk_id"]]
+    assert [n["nip"] for n in top_supported["supported_by"]] == [ANDI]
+    assert cascade["unsupported"] == [
+        {"rhk_id": alone["rhk_id"], "nip": KEPALA, "text": "Tertatanya arsip"}
+    ]

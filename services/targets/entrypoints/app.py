@@ -10,12 +10,14 @@ import uuid_utils.compat as uuid7
 from fastapi import FastAPI
 
 from services.targets.entrypoints.routes import router
+from services.targets.projections import TargetsBoard
 from services.targets.service_layer.handlers import TargetsService
 from shared.config import KinerjaSettings
 from shared.contracts.catalog import full_catalog
 from shared.http.app import create_app
 from shared.http.idempotency_keys import migrate_idempotency
 from shared.observability.health import kafka_check, postgres_check
+from shared.projections.schema import ensure_live_schema
 from shared.store.db import create_pool
 from shared.store.event_store import EventStore, utc_now
 from shared.store.repository import Repository
@@ -43,6 +45,9 @@ def build_app(
             await store.migrate()
             async with pool.acquire() as connection:
                 await migrate_idempotency(connection, SERVICE)
+                # the read model's tables exist (empty) before the projection's first event
+                await ensure_live_schema(connection, TargetsBoard(settings.topic_namespace))
+            app.state.pool = pool
             app.state.targets = TargetsService(
                 Repository(store, full_catalog()), today(clock), lambda: str(uuid7.uuid7())
             )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, status
 
 from services.targets.entrypoints import schemas as s
 from services.targets.service_layer import commands as c
-from services.targets.service_layer import queries
+from services.targets.service_layer import queries, read_models
 from services.targets.service_layer.handlers import TargetsService
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
@@ -126,3 +126,28 @@ async def get_skp(skp_id: str, caller: Caller, service: Targets) -> dict[str, An
 @router.get("/skps", responses=READS, tags=["skp"])
 async def find_skp(nip: str, year: int, caller: Caller, service: Targets) -> dict[str, Any]:
     return await queries.skp_of(service, nip, year, caller)
+
+
+@router.get("/skps/{skp_id}/versions", responses=READS, tags=["skp"])
+async def get_approved_versions(
+    skp_id: str, caller: Caller, service: Targets, request: Request
+) -> list[dict[str, Any]]:
+    """Every approved version of the SKP as it stood (from the read model)."""
+    await queries.skp_document(service, skp_id, caller)  # the same readers as the SKP itself
+    return await read_models.approved_versions(request.app.state.pool, skp_id)
+
+
+@router.get("/units/{code}/board", responses=READS, tags=["read models"])
+async def status_board(
+    code: str, year: int, caller: Caller, service: Targets, request: Request
+) -> dict[str, Any]:
+    """Who in the unit (and under it) has no SKP for the year, whose waits for approval."""
+    return await read_models.status_board(request.app.state.pool, code, year, service.today())
+
+
+@router.get("/units/{code}/cascade", responses=READS, tags=["read models"])
+async def cascade(
+    code: str, year: int, caller: Caller, service: Targets, request: Request
+) -> dict[str, Any]:
+    """Which RHK support which superior RHK, and which superior RHK nobody supports."""
+    return await read_models.cascade_tree(request.app.state.pool, code, year, service.today())
