@@ -235,6 +235,11 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
                     break
                 await asyncio.sleep(0.2)
         cascade = await _call(client, "GET", "/units/BIRO/cascade?year=2026", "admin:e2e")
+        await _call(client, "POST", f"/skps/{andi_skp}/approve", KEPALA)
+        revision = await _call(client, "POST", f"/skps/{andi_skp}/revisions", ANDI)
+        async with asyncio.timeout(60):  # the approved version stays readable after a revision
+            while not (versions := await _call(client, "GET", f"/skps/{andi_skp}/versions", ANDI)):
+                await asyncio.sleep(0.2)
 
     assert board["without_skp"] == [siti]
     assert board["waiting_for_approval"] == [
@@ -242,6 +247,9 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
     ]
     [top_supported] = [n for n in cascade["tree"] if n["rhk_id"] == supported["rhk_id"]]
     assert [n["nip"] for n in top_supported["supported_by"]] == [ANDI]
+    assert [(v["skp_version"], v["approved_by"]) for v in versions] == [(1, KEPALA)]
+    assert [r["text"] for r in versions[0]["document"]["rhk"]] == ["Terdatanya pegawai"]
+    assert revision["version"] == 5  # drafted, RHK added, submitted, approved, revision opened
     assert cascade["unsupported"] == [
         {"rhk_id": alone["rhk_id"], "nip": KEPALA, "text": "Tertatanya arsip"}
     ]

@@ -180,3 +180,105 @@ async def test_two_approvals_racing_give_one_success_and_one_conflict(
     refused = [r for r in results if isinstance(r, ConcurrencyError | WrongState)]
     # the loser either lost the append (it loaded first) or found it approved (it loaded after)
     assert (len(done), len(refused)) == (1, 1)
+
+
+PEGAWAI_WRONG = [pegawai(ANDI), pegawai(BUDI), pegawai(KEPALA), AUDITOR, ADMIN]
+PEGAWAI_WRONG_IDS = [
+    "a peer",
+    "the pejabat penilai",
+    "the former supervisor",
+    "an auditor",
+    "an admin",
+]
+
+
+async def _draft(t: TargetsService, who: Identity) -> object:
+    return await t.draft_skp(c.DraftSkp(SITI, 2026, Approach.KUANTITATIF), who, context(who))
+
+
+async def _add_rhk(t: TargetsService, who: Identity) -> object:
+    indicator = c.NewIndicator(Aspect.KUANTITAS, "Dokumen", 2, "dokumen")
+    command = c.AddRhk(skp_id(SITI, 2026), "RHK", RhkKind.UTAMA, [indicator])
+    return await t.add_rhk(command, who, context(who))
+
+
+async def _submit(t: TargetsService, who: Identity) -> object:
+    return await t.submit_skp(c.SubmitSkp(skp_id(SITI, 2026)), who, context(who))
+
+
+async def _revise(t: TargetsService, who: Identity) -> object:
+    return await t.revise_skp(c.ReviseSkp(skp_id(SITI, 2026)), who, context(who))
+
+
+async def _nothing(t: TargetsService) -> None:
+    return None
+
+
+async def _drafted(t: TargetsService) -> None:
+    siti = pegawai(SITI)
+    await t.draft_skp(c.DraftSkp(SITI, 2026, Approach.KUANTITATIF), siti, context(siti))
+
+
+async def _with_rhk(t: TargetsService) -> None:
+    await _drafted(t)
+    await _add_rhk(t, pegawai(SITI))
+
+
+async def _approved(t: TargetsService) -> None:
+    await submitted_skp(t, SITI)
+    await _approve(t, pegawai(BUDI))
+
+
+@pytest.mark.parametrize(
+    ("command", "before"),
+    [(_draft, _nothing), (_add_rhk, _drafted), (_submit, _with_rhk), (_revise, _approved)],
+    ids=["draft", "add RHK", "submit", "revise"],
+)
+@pytest.mark.parametrize("wrong", PEGAWAI_WRONG, ids=PEGAWAI_WRONG_IDS)
+async def test_each_skp_command_of_the_pegawai_is_theirs_alone(
+    service: TargetsService,
+    command: Command,
+    before: Callable[[TargetsService], Awaitable[None]],
+    wrong: Identity,
+) -> None:
+    await before(service)
+
+    with pytest.raises(NotAllowed):
+        await command(service, wrong)
+    await command(service, pegawai(SITI))
+
+
+async def _create_unit(t: TargetsService, who: Identity) -> object:
+    return await t.create_unit(c.CreateUnit("BAG", "Bagian", "BIRO"), who, context(who))
+
+
+async def _register(t: TargetsService, who: Identity) -> object:
+    command = c.RegisterEmployee("199509092020121003", "Baru", "Analis", "BIRO", JobType.PELAKSANA)
+    return await t.register_employee(command, who, context(who))
+
+
+async def _assign(t: TargetsService, who: Identity) -> object:
+    command = c.AssignSupervisor(ANDI, KEPALA, date(2026, 4, 1))
+    return await t.assign_supervisor(command, who, context(who))
+
+
+async def _open_year(t: TargetsService, who: Identity) -> object:
+    return await t.open_year(c.OpenYear(2027, Frequency.MONTHLY), who, context(who))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [_create_unit, _register, _assign, _open_year],
+    ids=["unit", "employee", "supervisor", "year"],
+)
+@pytest.mark.parametrize(
+    "wrong",
+    [pegawai(ANDI), pegawai(KEPALA), AUDITOR],
+    ids=["a pegawai", "a pejabat penilai", "an auditor"],
+)
+async def test_each_roster_and_year_command_is_an_admins(
+    service: TargetsService, command: Command, wrong: Identity
+) -> None:
+    with pytest.raises(NotAllowed):
+        await command(service, wrong)
+    await command(service, ADMIN)
