@@ -83,6 +83,25 @@ async def add_rhk(skp_id: str, body: s.NewRhk, caller: Caller, service: Targets)
     return s.RhkTouched(rhk_id=done.id, indicator_ids=list(done.ids), version=done.version)
 
 
+@router.put("/skps/{skp_id}/rhk/{rhk_id}", responses=WRITES, tags=["skp"])
+async def change_rhk(
+    skp_id: str, rhk_id: str, body: s.NewRhk, caller: Caller, service: Targets
+) -> s.RhkTouched:
+    """Rewrite an RHK of a draft: text, kind, link and indicators (new indicator ids)."""
+    indicators = [c.NewIndicator(**i.model_dump()) for i in body.indicators]
+    command = c.ChangeRhk(
+        skp_id, rhk_id, body.text, body.kind, indicators, body.parent_rhk_id, body.perspective
+    )
+    done = await service.change_rhk(command, caller, request_context(caller))
+    return s.RhkTouched(rhk_id=done.id, indicator_ids=list(done.ids), version=done.version)
+
+
+@router.delete("/skps/{skp_id}/rhk/{rhk_id}", responses=WRITES, tags=["skp"])
+async def remove_rhk(skp_id: str, rhk_id: str, caller: Caller, service: Targets) -> s.SkpTouched:
+    done = await service.remove_rhk(c.RemoveRhk(skp_id, rhk_id), caller, request_context(caller))
+    return s.SkpTouched(skp_id=done.id, version=done.version)
+
+
 @router.put("/skps/{skp_id}/behaviour-expectations", responses=WRITES, tags=["skp"])
 async def set_expectations(
     skp_id: str, body: s.Expectations, caller: Caller, service: Targets

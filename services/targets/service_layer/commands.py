@@ -62,6 +62,23 @@ class AddRhk:
 
 
 @dataclass(frozen=True)
+class ChangeRhk:
+    skp_id: str
+    rhk_id: str
+    text: str
+    kind: RhkKind
+    indicators: list[NewIndicator] = field(default_factory=list)
+    parent_rhk_id: str | None = None
+    perspective: Perspective | None = None
+
+
+@dataclass(frozen=True)
+class RemoveRhk:
+    skp_id: str
+    rhk_id: str
+
+
+@dataclass(frozen=True)
 class SetBehaviourExpectations:
     skp_id: str
     expectations: dict[str, str]

@@ -106,6 +106,31 @@ class TargetsService:
         done = await self._save(skp, context)
         return Done(rhk.rhk_id, done.version, tuple(i.indicator_id for i in indicators))
 
+    async def change_rhk(
+        self, command: c.ChangeRhk, actor: Identity, context: CommandContext
+    ) -> Done:
+        skp = await self._skp(command.skp_id)
+        _the_pegawai(actor, skp.nip)
+        indicators = tuple(
+            Indicator(indicator_id=self.new_id(), **vars(indicator))
+            for indicator in command.indicators
+        )
+        rhk = Rhk(
+            command.rhk_id, command.text, command.kind, command.parent_rhk_id,
+            command.perspective, indicators,
+        )  # fmt: skip
+        skp.change_rhk(rhk, await self._cascade(skp))
+        done = await self._save(skp, context)
+        return Done(rhk.rhk_id, done.version, tuple(i.indicator_id for i in indicators))
+
+    async def remove_rhk(
+        self, command: c.RemoveRhk, actor: Identity, context: CommandContext
+    ) -> Done:
+        skp = await self._skp(command.skp_id)
+        _the_pegawai(actor, skp.nip)
+        skp.remove_rhk(command.rhk_id)
+        return await self._save(skp, context)
+
     async def set_behaviour_expectations(
         self, command: c.SetBehaviourExpectations, actor: Identity, context: CommandContext
     ) -> Done:

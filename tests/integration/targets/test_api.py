@@ -1,6 +1,7 @@
 """The targets HTTP API on the real PostgreSQL: status codes and problem documents as API.md
 says, idempotent POSTs, correlation ids carried into the events."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -204,3 +205,39 @@ async def test_no_token_is_a_401_and_the_employee_view_names_the_raters(
 
     assert (view["pejabat_penilai"], view["atasan_pejabat_penilai"]) == (KEPALA, None)
     assert view["unit"]["code"] == "BIRO"
+
+
+async def test_a_draft_rhk_is_rewritten_and_removed_but_not_once_submitted(
+    api: httpx.AsyncClient,
+) -> None:
+    skp_id = await draft(api, ANDI)
+    rhk = {"text": "Tersusunnya laporan", "kind": "UTAMA", "indicators": [indicator()]}
+    rhk_id = (await _ok(api.post(f"/skps/{skp_id}/rhk", json=rhk, headers=as_(ANDI)))).json()[
+        "rhk_id"
+    ]
+
+    rewritten = {**rhk, "text": "Tersusunnya laporan triwulan"}
+    await _ok(api.put(f"/skps/{skp_id}/rhk/{rhk_id}", json=rewritten, headers=as_(ANDI)))
+    assert_problem(
+        await api.put(f"/skps/{skp_id}/rhk/{rhk_id}", json=rewritten, headers=as_(SITI)), 403
+    )
+    await _ok(api.post(f"/skps/{skp_id}/submit", headers=as_(ANDI)))
+    assert_problem(await api.delete(f"/skps/{skp_id}/rhk/{rhk_id}", headers=as_(ANDI)), 409)
+
+    document = (await _ok(api.get(f"/skps/{skp_id}", headers=as_(ANDI)))).json()
+    assert [r["text"] for r in document["rhk"]] == ["Tersusunnya laporan triwulan"]
+
+
+async def test_two_approvals_racing_over_http_give_one_200_and_one_409(
+    api: httpx.AsyncClient,
+) -> None:
+    skp_id = await draft(api, ANDI)
+    rhk = {"text": "Tersusunnya laporan", "kind": "UTAMA", "indicators": [indicator()]}
+    await _ok(api.post(f"/skps/{skp_id}/rhk", json=rhk, headers=as_(ANDI)))
+    await _ok(api.post(f"/skps/{skp_id}/submit", headers=as_(ANDI)))
+
+    answers = await asyncio.gather(
+        *(api.post(f"/skps/{skp_id}/approve", headers=as_(KEPALA)) for _ in range(2))
+    )
+
+    assert sorted(a.status_code for a in answers) == [200, 409]
