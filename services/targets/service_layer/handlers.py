@@ -90,38 +90,33 @@ class TargetsService:
     async def add_rhk(self, command: c.AddRhk, actor: Identity, context: CommandContext) -> Done:
         skp = await self._skp(command.skp_id)
         _the_pegawai(actor, skp.nip)
-        indicators = tuple(
-            Indicator(indicator_id=self.new_id(), **vars(indicator))
-            for indicator in command.indicators
-        )
-        rhk = Rhk(
-            self.new_id(),
-            command.text,
-            command.kind,
-            command.parent_rhk_id,
-            command.perspective,
-            indicators,
-        )
+        rhk = self._rhk(self.new_id(), command)
         skp.add_rhk(rhk, await self._cascade(skp))
-        done = await self._save(skp, context)
-        return Done(rhk.rhk_id, done.version, tuple(i.indicator_id for i in indicators))
+        return await self._rhk_done(skp, rhk, context)
 
     async def change_rhk(
         self, command: c.ChangeRhk, actor: Identity, context: CommandContext
     ) -> Done:
         skp = await self._skp(command.skp_id)
         _the_pegawai(actor, skp.nip)
+        rhk = self._rhk(command.rhk_id, command)
+        skp.change_rhk(rhk, await self._cascade(skp))
+        return await self._rhk_done(skp, rhk, context)
+
+    def _rhk(self, rhk_id: str, command: c.AddRhk | c.ChangeRhk) -> Rhk:
+        """The RHK a command describes; each indicator gets a new id."""
         indicators = tuple(
             Indicator(indicator_id=self.new_id(), **vars(indicator))
             for indicator in command.indicators
         )
-        rhk = Rhk(
-            command.rhk_id, command.text, command.kind, command.parent_rhk_id,
-            command.perspective, indicators,
+        return Rhk(
+            rhk_id, command.text, command.kind, command.parent_rhk_id, command.perspective,
+            indicators,
         )  # fmt: skip
-        skp.change_rhk(rhk, await self._cascade(skp))
+
+    async def _rhk_done(self, skp: Skp, rhk: Rhk, context: CommandContext) -> Done:
         done = await self._save(skp, context)
-        return Done(rhk.rhk_id, done.version, tuple(i.indicator_id for i in indicators))
+        return Done(rhk.rhk_id, done.version, tuple(i.indicator_id for i in rhk.indicators))
 
     async def remove_rhk(
         self, command: c.RemoveRhk, actor: Identity, context: CommandContext
