@@ -9,7 +9,7 @@ from shared.events.registry import EventRegistry
 catalog = EventRegistry()
 
 # the modules that register into the catalog, one per publishing service
-CONTRACT_MODULES = ("shared.contracts.targets",)
+CONTRACT_MODULES = ("shared.contracts.targets", "shared.contracts.journal")
 
 
 def full_catalog() -> EventRegistry:
