@@ -25,3 +25,8 @@ class NotFound(DomainError):
 
 class NotAllowed(DomainError):
     """The actor may not give this command (an API answers 403)."""
+
+
+class NotYetSeen(WrongState):
+    """The command names a record this service has not yet learnt of from another service's
+    events (an API answers 409 and says to retry: the projection is catching up)."""

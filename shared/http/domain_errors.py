@@ -3,7 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from shared.domain.errors import NotAllowed, NotFound, RuleViolation, WrongState
+from shared.domain.errors import NotAllowed, NotFound, NotYetSeen, RuleViolation, WrongState
 from shared.http.problems import Conflict, Forbidden, Problem, Unprocessable
 from shared.http.problems import NotFound as NotFoundProblem
 from shared.store.errors import ConcurrencyError, SubjectMismatch
@@ -14,6 +14,12 @@ def as_problem(error: Exception) -> Problem:
         case RuleViolation():
             return Unprocessable(
                 error.message, errors=[{"field": f"body.{error.field}", "message": error.message}]
+            )
+        case NotYetSeen():
+            return Conflict(
+                f"{error} yet; retry in a moment",
+                slug="not-yet-seen",
+                headers={"Retry-After": "1"},
             )
         case WrongState():
             return Conflict(str(error), slug="wrong-state")

@@ -42,10 +42,12 @@ class OutboxRelay:
         batch_size: int = 1000,
         idle_interval: float = 0.05,
         namespace: str = "kinerja",
+        topic: str | None = None,
     ) -> None:
         self.store = store
         self.bootstrap_servers = bootstrap_servers
-        self.topic = service_topic(store.service, namespace)
+        # the store's schema is the service's name, and so gives the topic, unless told otherwise
+        self.topic = topic or service_topic(store.service, namespace)
         self.name = f"relay:{self.topic}"
         self.topic_spec = TopicSpec(self.topic, partitions, replication_factor)
         self.batch_size = batch_size

@@ -33,7 +33,10 @@ class ActionPlan(Aggregate):
         if actor_nip != skp.nip:
             raise NotAllowed(f"only pegawai {skp.nip} plans their SKP's work")
         if not skp.approved:
-            raise WrongState(f"SKP {skp.skp_id} is not approved: plans wait for its approval")
+            raise WrongState(
+                f"SKP {skp.skp_id} is not approved as far as the journal has seen; plans wait"
+                " for its approval (if it was approved a moment ago, retry)"
+            )
         indicator = skp.indicators.get(indicator_id)
         if indicator is None:
             raise RuleViolation(

@@ -41,7 +41,10 @@ class Entry(Aggregate):
         if actor_nip != skp.nip:
             raise NotAllowed(f"only pegawai {skp.nip} records entries on their SKP")
         if not skp.approved:
-            raise WrongState(f"SKP {skp.skp_id} is not approved: entries wait for its approval")
+            raise WrongState(
+                f"SKP {skp.skp_id} is not approved as far as the journal has seen; entries wait"
+                " for its approval (if it was approved a moment ago, retry)"
+            )
         indicator = skp.indicators.get(indicator_id)
         if indicator is None or indicator.rhk_id != rhk_id:
             raise RuleViolation(

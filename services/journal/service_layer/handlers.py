@@ -1,0 +1,88 @@
+"""One handler per journal command, deciding from the journal's own view of the targets."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.journal.domain.action_plan import ActionPlan, plan_id
+from services.journal.domain.entry import Entry, Realisation
+from services.journal.domain.view import SkpView
+from services.journal.targets_view import TargetsViewReader
+from shared.domain.errors import NotFound, NotYetSeen
+from shared.domain.identity import Identity
+from shared.store.event_store import CommandContext
+from shared.store.repository import Repository
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    skp_id: str
+    rhk_id: str
+    indicator_id: str
+    what: Realisation
+
+
+@dataclass(frozen=True)
+class Done:
+    id: str
+    version: int
+
+
+class JournalService:
+    def __init__(
+        self, repository: Repository, view: TargetsViewReader, new_id: Callable[[], str]
+    ) -> None:
+        self.repository = repository
+        self.view = view
+        self.new_id = new_id
+
+    async def record_entry(
+        self, command: RecordEntry, actor: Identity, context: CommandContext
+    ) -> Done:
+        skp = await self._skp(command.skp_id)
+        entry = Entry(self.new_id())
+        entry.record(actor.nip, skp, command.rhk_id, command.indicator_id, command.what)
+        await self.repository.save(entry, subject=entry.nip, context=context)
+        return Done(entry.identity, entry.version)
+
+    async def correct_entry(
+        self, entry_id: str, what: Realisation, actor: Identity, context: CommandContext
+    ) -> Done:
+        entry = await self._entry(entry_id)
+        entry.correct(actor.nip, await self._skp(entry.skp_id), what)
+        await self.repository.save(entry, subject=entry.nip, context=context)
+        return Done(entry.identity, entry.version)
+
+    async def give_feedback(
+        self, entry_id: str, text: str, actor: Identity, context: CommandContext
+    ) -> Done:
+        entry = await self._entry(entry_id)
+        entry.give_feedback(actor.nip, await self.view.raters(entry.nip), text)
+        await self.repository.save(entry, subject=entry.nip, context=context)
+        return Done(entry.identity, entry.version)
+
+    async def set_action_plan(
+        self,
+        skp_id: str,
+        indicator_id: str,
+        period: str,
+        planned: tuple[float | None, str | None],
+        actor: Identity,
+        context: CommandContext,
+    ) -> Done:
+        skp = await self._skp(skp_id)
+        plan = await self.repository.load(ActionPlan, plan_id(skp_id, indicator_id, period))
+        plan.set(actor.nip, skp, indicator_id, period, *planned)
+        await self.repository.save(plan, subject=skp.nip, context=context)
+        return Done(plan.identity, plan.version)
+
+    async def _skp(self, skp_id: str) -> SkpView:
+        skp = await self.view.skp(skp_id)
+        if skp is None:
+            raise NotYetSeen(f"the journal has not seen SKP {skp_id}")
+        return skp
+
+    async def _entry(self, entry_id: str) -> Entry:
+        entry = await self.repository.load(Entry, entry_id)
+        if not entry.exists:
+            raise NotFound(f"there is no entry {entry_id}")
+        return entry
