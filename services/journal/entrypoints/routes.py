@@ -1,0 +1,77 @@
+"""The journal API: requests become commands on the journal's own view of the targets."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from services.journal.domain.entry import Realisation
+from services.journal.entrypoints import schemas as s
+from services.journal.service_layer.handlers import JournalService, RecordEntry
+from shared.domain.identity import Identity
+from shared.http.auth import current_identity
+from shared.http.correlation import request_context
+from shared.http.problems import problem_responses
+
+router = APIRouter()
+Caller = Annotated[Identity, Depends(current_identity)]
+WRITES = problem_responses(401, 403, 404, 409, 422)
+
+
+def journal(request: Request) -> JournalService:
+    service: JournalService = request.app.state.journal
+    return service
+
+
+Journal = Annotated[JournalService, Depends(journal)]
+
+
+def realisation(body: s.Realised) -> Realisation:
+    return Realisation(
+        body.date, body.description, body.realised_value, body.realised_text, tuple(body.evidence)
+    )
+
+
+@router.post("/entries", status_code=status.HTTP_201_CREATED, responses=WRITES, tags=["entries"])
+async def record_entry(body: s.NewEntry, caller: Caller, service: Journal) -> s.EntryTouched:
+    """Record progress on an indicator of the caller's approved SKP. A 409 that names an SKP
+    the journal has not seen yet means: retry in a moment."""
+    command = RecordEntry(body.skp_id, body.rhk_id, body.indicator_id, realisation(body))
+    done = await service.record_entry(command, caller, request_context(caller))
+    return s.EntryTouched(entry_id=done.id, version=done.version)
+
+
+@router.post(
+    "/entries/{entry_id}/corrections",
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITES,
+    tags=["entries"],
+)
+async def correct_entry(
+    entry_id: str, body: s.Realised, caller: Caller, service: Journal
+) -> s.EntryTouched:
+    done = await service.correct_entry(entry_id, realisation(body), caller, request_context(caller))
+    return s.EntryTouched(entry_id=done.id, version=done.version)
+
+
+@router.post(
+    "/entries/{entry_id}/feedback",
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITES,
+    tags=["entries"],
+)
+async def give_feedback(
+    entry_id: str, body: s.Feedback, caller: Caller, service: Journal
+) -> s.EntryTouched:
+    done = await service.give_feedback(entry_id, body.text, caller, request_context(caller))
+    return s.EntryTouched(entry_id=done.id, version=done.version)
+
+
+@router.post("/action-plans", responses=WRITES, tags=["action plans"])
+async def set_action_plan(body: s.NewActionPlan, caller: Caller, service: Journal) -> s.PlanTouched:
+    """What the caller plans to deliver on an indicator in a period; setting it again
+    replaces it (the history keeps each)."""
+    done = await service.set_action_plan(
+        body.skp_id, body.indicator_id, body.period, (body.planned_value, body.planned_text),
+        caller, request_context(caller),
+    )  # fmt: skip
+    return s.PlanTouched(plan_id=done.id, version=done.version)

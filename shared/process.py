@@ -1,0 +1,75 @@
+"""One service process: its HTTP API, and beside it in the same event loop its outbox relay
+and its projections. When any part ends (SIGTERM, or a crash) the others are stopped too, and
+a crash is raised."""
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.config import KinerjaSettings
+from shared.projections.projection import Projection
+from shared.projections.runner import ProjectionRunner
+from shared.relay.outbox import OutboxRelay
+from shared.store.db import create_pool
+from shared.store.event_store import EventStore
+
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+async def serve(app: FastAPI, host: str, port: int, workers: Sequence[Worker]) -> None:
+    # access_log off: the correlation middleware logs each request once, with its ids
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    )
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(server.serve())]
+    tasks += [asyncio.create_task(worker(stop)) for worker in workers]
+
+    def shut_down() -> None:
+        stop.set()
+        server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shut_down)
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    shut_down()
+    await asyncio.gather(*tasks)
+
+
+def relay(settings: KinerjaSettings, service: str) -> Worker:
+    """Publishes the service's store to its topic."""
+
+    async def run(stop: asyncio.Event) -> None:
+        pool = await create_pool(str(settings.database_url), max_size=3)
+        try:
+            store = EventStore(pool, service)
+            await store.migrate()
+            await OutboxRelay(
+                store,
+                settings.kafka_bootstrap_servers,
+                partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                namespace=settings.topic_namespace,
+            ).run(stop)
+        finally:
+            await pool.close()
+
+    return run
+
+
+def projection(settings: KinerjaSettings, projected: Projection) -> Worker:
+    """Feeds one read model from its topics."""
+
+    async def run(stop: asyncio.Event) -> None:
+        pool = await create_pool(str(settings.database_url), max_size=3)
+        try:
+            await ProjectionRunner(projected, pool, settings.kafka_bootstrap_servers).run(stop)
+        finally:
+            await pool.close()
+
+    return run
