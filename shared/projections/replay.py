@@ -100,16 +100,14 @@ async def _catch_up(
         position < ends[p] for p, position in (await _positions(consumer, partitions)).items()
     ):
         batches = await consumer.getmany(*partitions, timeout_ms=500)
-        groups = [
-            [r for r in records if r.offset < ends[partition]]
-            for partition, records in batches.items()
-        ]
-        groups = [group for group in groups if group]
+        # everything fetched is applied, also past `ends`: the consumer has moved beyond it,
+        # so a record left out here would be missing from the rebuilt read model for good
+        groups = [list(records) for records in batches.values() if records]
         if groups:
             await process(groups)  # type: ignore[misc]
             read += sum(len(group) for group in groups)
         if progress:
-            progress(already + read, total)
+            progress(already + read, max(total, already + read))
     return read
 
 
