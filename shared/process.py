@@ -41,7 +41,7 @@ async def serve(app: FastAPI, host: str, port: int, workers: Sequence[Worker]) -
     await asyncio.gather(*tasks)
 
 
-def relay(settings: KinerjaSettings, service: str) -> Worker:
+def relay(settings: KinerjaSettings, service: str, *, batch_size: int = 1000) -> Worker:
     """Publishes the service's store to its topic."""
 
     async def run(stop: asyncio.Event) -> None:
@@ -55,6 +55,7 @@ def relay(settings: KinerjaSettings, service: str) -> Worker:
                 partitions=settings.topic_partitions,
                 replication_factor=settings.topic_replication_factor,
                 namespace=settings.topic_namespace,
+                batch_size=batch_size,
             ).run(stop)
         finally:
             await pool.close()

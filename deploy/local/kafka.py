@@ -152,7 +152,9 @@ class LocalKafka:
             cluster_id.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22])
         command = self._java(
             "kafka.tools.StorageTool", "format", "--standalone", "--ignore-formatted",
-            "-t", cluster_id.read_text().strip(), "-c", str(self.config),
+            # --cluster-id=ID in one word: a base64 id may begin with "-", which argparse
+            # would take for an option
+            f"--cluster-id={cluster_id.read_text().strip()}", "-c", str(self.config),
         )  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode:

@@ -1,16 +1,14 @@
-"""Run one service's outbox relay: `python -m shared.relay --service targets`."""
+"""Run one service's outbox relay on its own: `python -m shared.relay --service targets`."""
 
 import asyncio
 import signal
 
 import typer
 
+from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import serve_metrics
-from shared.relay.outbox import OutboxRelay
-from shared.store.db import create_pool
-from shared.store.event_store import EventStore
 
 
 async def relay(service: str, batch_size: int, metrics_port: int) -> None:
@@ -21,20 +19,7 @@ async def relay(service: str, batch_size: int, metrics_port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    pool = await create_pool(str(settings.database_url), max_size=3)
-    try:
-        store = EventStore(pool, service)
-        await store.migrate()
-        await OutboxRelay(
-            store,
-            settings.kafka_bootstrap_servers,
-            partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
-            batch_size=batch_size,
-            namespace=settings.topic_namespace,
-        ).run(stop)
-    finally:
-        await pool.close()
+    await process.relay(settings, service, batch_size=batch_size)(stop)
 
 
 def main(

@@ -18,7 +18,7 @@ WRITES = problem_responses(401, 403, 404, 409, 422)
 
 
 def journal(request: Request) -> JournalService:
-    service: JournalService = request.app.state.journal
+    service: JournalService = request.app.state.handlers
     return service
 
 

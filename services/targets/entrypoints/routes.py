@@ -20,7 +20,7 @@ READS = problem_responses(401, 403, 404)
 
 
 def targets(request: Request) -> TargetsService:
-    service: TargetsService = request.app.state.targets
+    service: TargetsService = request.app.state.handlers
     return service
 
 

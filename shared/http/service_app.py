@@ -1,0 +1,70 @@
+"""The app of one event-sourced service: its pool, its store and idempotency keys migrated,
+its read models' tables present, its handlers built, and the common HTTP layer around its
+routes. Each service gives only what is its own."""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from fastapi import APIRouter, FastAPI
+
+from shared.config import KinerjaSettings
+from shared.http.app import create_app
+from shared.http.idempotency_keys import migrate_idempotency
+from shared.observability.health import kafka_check, postgres_check
+from shared.projections.projection import Projection
+from shared.projections.schema import ensure_live_schema
+from shared.store.db import create_pool
+from shared.store.event_store import EventStore, utc_now
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    service: str
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    projections: Sequence[Projection]
+    # builds the handlers from the pool and the store; set on app.state as `app.state.handlers`
+    handlers: Callable[[asyncpg.Pool, EventStore], object]
+    version: str = "0.1.0"
+
+
+def service_app(
+    spec: ServiceSpec, settings: KinerjaSettings, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    pools: dict[str, asyncpg.Pool] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(str(settings.database_url), max_size=20)
+        pools["pool"] = pool
+        try:
+            store = EventStore(pool, spec.service, clock=clock)
+            await store.migrate()
+            async with pool.acquire() as connection:
+                await migrate_idempotency(connection, spec.service)
+                # read models' tables exist (empty) before their projection's first event
+                for projection in spec.projections:
+                    await ensure_live_schema(connection, projection)
+            app.state.pool = pool
+            app.state.handlers = spec.handlers(pool, store)
+            yield
+        finally:
+            await pool.close()
+
+    return create_app(
+        service=spec.service,
+        title=spec.title,
+        version=spec.version,
+        description=spec.description,
+        routers=spec.routers,
+        lifespan=lifespan,
+        pool_getter=lambda: pools["pool"],
+        checks=lambda: {
+            "postgres": postgres_check(pools["pool"]),
+            "kafka": kafka_check(settings.kafka_bootstrap_servers),
+        },
+    )
