@@ -2,82 +2,23 @@
 answers 409 (retry) until it has, then records entries, refusing bad ones clearly."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from shared.http.auth import issue_token
-from tests.support.metrics import free_port
+from tests.support.services import as_, call, ready, running_services
 
 KEPALA, ANDI, SITI = "197001011995031001", "199001012015031001", "199205152018012002"
 
 
 @pytest.fixture
 def urls(database_url: str, kafka_bootstrap_servers: str) -> Iterator[dict[str, str]]:
-    asyncio.run(_drop_schemas(database_url))
-    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "KINERJA_DATABASE_URL": database_url,
-        "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "KINERJA_TOPIC_PARTITIONS": "3",
-        "KINERJA_TOPIC_NAMESPACE": namespace,
-    }
-    ports = {"targets": free_port(), "journal": free_port()}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for name, port in ports.items()
-    ]
-    try:
-        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        assert [p.wait(timeout=30) for p in processes] == [0, 0]
-
-
-async def _drop_schemas(database_url: str) -> None:
-    connection = await asyncpg.connect(database_url)
-    await connection.execute(
-        "DROP SCHEMA IF EXISTS targets, journal, proj_targets_board, proj_journal_targets CASCADE"
-    )
-    await connection.close()
-
-
-def as_(subject: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(subject)}"}
-
-
-async def call(
-    client: httpx.AsyncClient, method: str, path: str, who: str, body: Any = None
-) -> Any:
-    response = await client.request(method, path, json=body, headers=as_(who))
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-async def ready(client: httpx.AsyncClient) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
+    schemas = ["targets", "journal", "proj_targets_board", "proj_journal_targets"]
+    with running_services(
+        ["targets", "journal"], database_url, kafka_bootstrap_servers, schemas
+    ) as running:
+        yield running.urls
 
 
 async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_checked(

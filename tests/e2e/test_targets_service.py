@@ -2,60 +2,26 @@
 database; what it records reaches kinerja.targets.v1 as CloudEvents keyed by NIP."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from shared.events.envelope import Envelope
 from shared.http.auth import issue_token
 from tests.support.kafka import read_topic
-from tests.support.metrics import free_port
+from tests.support.services import Running, call, ready, running_services
 
 ANDI, KEPALA = "199001012015031001", "197001011995031001"
 
 
-@dataclass(frozen=True)
-class Running:
-    url: str
-    topic: str
-
-
 @pytest.fixture
 def targets(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    """The service on a namespace of its own: its topics start empty, as on a new cluster."""
-    asyncio.run(_drop_schemas(database_url))
-    port, namespace = free_port(), f"e2e-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "KINERJA_DATABASE_URL": database_url,
-        "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "KINERJA_TOPIC_PARTITIONS": "3",
-        "KINERJA_TOPIC_NAMESPACE": namespace,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.targets", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        yield Running(f"http://127.0.0.1:{port}", f"{namespace}.targets.v1")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, "the service stops cleanly on SIGTERM"
-
-
-async def _drop_schemas(database_url: str) -> None:
-    connection = await asyncpg.connect(database_url)
-    await connection.execute("DROP SCHEMA IF EXISTS targets, proj_targets_board CASCADE")
-    await connection.close()
+    with running_services(
+        ["targets"], database_url, kafka_bootstrap_servers, ["targets", "proj_targets_board"]
+    ) as running:
+        yield running
 
 
 async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
@@ -63,8 +29,8 @@ async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
 ) -> None:
     run = f"e2e-{uuid.uuid4().hex[:8]}"
     admin = {"Authorization": f"Bearer {issue_token('admin:e2e')}", "X-Correlation-ID": run}
-    async with httpx.AsyncClient(base_url=targets.url, timeout=10) as client:
-        await _until_ready(client)
+    async with httpx.AsyncClient(base_url=targets.urls["targets"], timeout=10) as client:
+        await ready(client)
         calls = [
             ("POST", "/units", {"code": "BIRO", "name": "Biro SDM"}),
             (
@@ -103,7 +69,7 @@ async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
     def all_arrived(seen: list[Envelope]) -> bool:
         return len([e for e in seen if e.correlation_id == run]) >= len(calls)
 
-    seen = await read_topic(kafka_bootstrap_servers, targets.topic, until=all_arrived)
+    seen = await read_topic(kafka_bootstrap_servers, targets.topic("targets"), until=all_arrived)
     ours = [e for e in seen if e.correlation_id == run]
 
     assert sorted(e.event_type for e in ours) == [
@@ -124,34 +90,11 @@ async def test_each_recorded_change_reaches_the_topic_as_a_cloudevent(
     assert {e.subject for e in ours} == {"unit:BIRO", KEPALA, ANDI, "year:2026"}
 
 
-async def _until_ready(client: httpx.AsyncClient) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-
-
-def as_(subject: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(subject)}"}
-
-
-async def _call(
-    client: httpx.AsyncClient, method: str, path: str, who: str, body: Any = None
-) -> Any:
-    response = await client.request(method, path, json=body, headers=as_(who))
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
 async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running) -> None:
     siti = "199205152018012002"
-    async with httpx.AsyncClient(base_url=targets.url, timeout=10) as client:
-        await _until_ready(client)
-        await _call(client, "POST", "/units", "admin:e2e", {"code": "BIRO", "name": "Biro SDM"})
+    async with httpx.AsyncClient(base_url=targets.urls["targets"], timeout=10) as client:
+        await ready(client)
+        await call(client, "POST", "/units", "admin:e2e", {"code": "BIRO", "name": "Biro SDM"})
         for nip, job in ((KEPALA, "JPT"), (ANDI, "FUNGSIONAL"), (siti, "FUNGSIONAL")):
             body = {
                 "nip": nip,
@@ -160,13 +103,13 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
                 "unit_code": "BIRO",
                 "job_type": job,
             }
-            await _call(client, "POST", "/employees", "admin:e2e", body)
+            await call(client, "POST", "/employees", "admin:e2e", body)
         for nip in (ANDI, siti):
             body = {"supervisor_nip": KEPALA, "effective_from": "2026-01-01"}
-            await _call(client, "PUT", f"/employees/{nip}/supervisor", "admin:e2e", body)
-        await _call(client, "POST", "/years", "admin:e2e", {"year": 2026, "frequency": "QUARTERLY"})
+            await call(client, "PUT", f"/employees/{nip}/supervisor", "admin:e2e", body)
+        await call(client, "POST", "/years", "admin:e2e", {"year": 2026, "frequency": "QUARTERLY"})
         kepala_skp = (
-            await _call(
+            await call(
                 client,
                 "POST",
                 "/skps",
@@ -180,7 +123,7 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
             "target_value": 80,
             "target_unit": "poin",
         }
-        supported = await _call(
+        supported = await call(
             client,
             "POST",
             f"/skps/{kepala_skp}/rhk",
@@ -192,7 +135,7 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
                 "indicators": [target],
             },
         )
-        alone = await _call(
+        alone = await call(
             client,
             "POST",
             f"/skps/{kepala_skp}/rhk",
@@ -205,7 +148,7 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
             },
         )
         andi_skp = (
-            await _call(
+            await call(
                 client,
                 "POST",
                 "/skps",
@@ -213,7 +156,7 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
                 {"nip": ANDI, "year": 2026, "approach": "KUANTITATIF"},
             )
         )["skp_id"]
-        await _call(
+        await call(
             client,
             "POST",
             f"/skps/{andi_skp}/rhk",
@@ -225,20 +168,20 @@ async def test_the_board_and_the_cascade_follow_from_the_events(targets: Running
                 "indicators": [target],
             },
         )
-        await _call(client, "POST", f"/skps/{andi_skp}/submit", ANDI)
+        await call(client, "POST", f"/skps/{andi_skp}/submit", ANDI)
 
         expected = {"NO_SKP": 1, "DRAFT": 1, "SUBMITTED": 1, "APPROVED": 0}
         async with asyncio.timeout(60):  # the read model follows the topic
             while True:
-                board = await _call(client, "GET", "/units/BIRO/board?year=2026", "admin:e2e")
+                board = await call(client, "GET", "/units/BIRO/board?year=2026", "admin:e2e")
                 if board["counts"] == expected:
                     break
                 await asyncio.sleep(0.2)
-        cascade = await _call(client, "GET", "/units/BIRO/cascade?year=2026", "admin:e2e")
-        await _call(client, "POST", f"/skps/{andi_skp}/approve", KEPALA)
-        revision = await _call(client, "POST", f"/skps/{andi_skp}/revisions", ANDI)
+        cascade = await call(client, "GET", "/units/BIRO/cascade?year=2026", "admin:e2e")
+        await call(client, "POST", f"/skps/{andi_skp}/approve", KEPALA)
+        revision = await call(client, "POST", f"/skps/{andi_skp}/revisions", ANDI)
         async with asyncio.timeout(60):  # the approved version stays readable after a revision
-            while not (versions := await _call(client, "GET", f"/skps/{andi_skp}/versions", ANDI)):
+            while not (versions := await call(client, "GET", f"/skps/{andi_skp}/versions", ANDI)):
                 await asyncio.sleep(0.2)
 
     assert board["without_skp"] == [siti]
