@@ -7,23 +7,24 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.services import as_, call, ready, running_services
+from tests.support.services import Running, as_, call, ready, running_services
 
 KEPALA, ANDI, SITI = "197001011995031001", "199001012015031001", "199205152018012002"
 
 
 @pytest.fixture
-def urls(database_url: str, kafka_bootstrap_servers: str) -> Iterator[dict[str, str]]:
+def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
     schemas = ["targets", "journal", "proj_targets_board", "proj_journal_targets"]
     with running_services(
         ["targets", "journal"], database_url, kafka_bootstrap_servers, schemas
     ) as running:
-        yield running.urls
+        yield running
 
 
 async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_checked(
-    urls: dict[str, str],
+    services: Running, database_url: str, kafka_bootstrap_servers: str
 ) -> None:
+    urls = services.urls
     targets = httpx.AsyncClient(base_url=urls["targets"], timeout=10)
     journal = httpx.AsyncClient(base_url=urls["journal"], timeout=10)
     async with targets, journal:
@@ -129,3 +130,27 @@ async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_check
             },
         )
         assert plan["version"] == 1
+
+        async with asyncio.timeout(60):  # the read model follows the journal's own topic
+            while True:
+                listed = await call(
+                    journal, "GET", f"/entries?nip={ANDI}&year=2026&period=Q1", KEPALA
+                )
+                if listed and len(listed[0]["history"]) == 2 and listed[0]["feedback"]:
+                    break
+                await asyncio.sleep(0.2)
+        [shown] = listed
+        assert (shown["entry_id"], shown["realised_value"], shown["corrections"]) == (
+            entry_id,
+            2,
+            1,
+        )
+        assert [v["realised_value"] for v in shown["history"]] == [1, 2]  # the original first
+        assert [f["given_by"] for f in shown["feedback"]] == [KEPALA]
+        totals = await call(journal, "GET", f"/entries/totals?nip={ANDI}&year=2026", ANDI)
+        assert totals == [
+            {"indicator_id": entry["indicator_id"], "period": "Q1", "realised": 2.0, "entries": 1}
+        ]
+        assert (
+            await journal.get(f"/entries?nip={ANDI}&year=2026", headers=as_(SITI))
+        ).status_code == 403

@@ -4,6 +4,7 @@ import uuid_utils.compat as uuid7
 from fastapi import FastAPI
 
 from services.journal.entrypoints.routes import router
+from services.journal.projections import JournalEntries
 from services.journal.service_layer.handlers import JournalService
 from services.journal.targets_view import TargetsView, TargetsViewReader
 from shared.config import KinerjaSettings
@@ -26,7 +27,7 @@ def build_app(settings: KinerjaSettings | None = None) -> FastAPI:
         title="Kinerja journal",
         description=DESCRIPTION,
         routers=[router],
-        projections=[view],
+        projections=[view, JournalEntries(settings.topic_namespace)],
         handlers=lambda pool, store: JournalService(
             Repository(store, full_catalog()),
             TargetsViewReader(pool, view),

@@ -1,11 +1,12 @@
 """The journal API: requests become commands on the journal's own view of the targets."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
 from services.journal.domain.entry import Realisation
 from services.journal.entrypoints import schemas as s
+from services.journal.service_layer import read_models
 from services.journal.service_layer.handlers import JournalService, RecordEntry
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
@@ -75,3 +76,34 @@ async def set_action_plan(body: s.NewActionPlan, caller: Caller, service: Journa
         caller, request_context(caller),
     )  # fmt: skip
     return s.PlanTouched(plan_id=done.id, version=done.version)
+
+
+READS = problem_responses(401, 403, 409, 422)
+
+
+@router.get("/entries", responses=READS, tags=["entries"])
+async def list_entries(
+    nip: str,
+    year: int,
+    caller: Caller,
+    service: Journal,
+    request: Request,
+    period: str | None = None,
+) -> list[dict[str, Any]]:
+    """The pegawai's entries of the year (or of one period), each with every version it had
+    and the feedback on it. From the read model: a moment behind the writes."""
+    await read_models.check_may_read(service.view, nip, caller)
+    span = None
+    if period is not None:
+        span = read_models.period_span(await service.skp(f"{nip}-{year}"), period)
+    return await read_models.entries(request.app.state.pool, nip, year, span)
+
+
+@router.get("/entries/totals", responses=READS, tags=["entries"])
+async def realised_totals(
+    nip: str, year: int, caller: Caller, service: Journal, request: Request
+) -> list[dict[str, Any]]:
+    """Per indicator and period: the realised total so far and how many entries make it."""
+    await read_models.check_may_read(service.view, nip, caller)
+    skp = await service.skp(f"{nip}-{year}")
+    return await read_models.realised_totals(request.app.state.pool, skp)

@@ -75,6 +75,10 @@ class JournalService:
         await self.repository.save(plan, subject=skp.nip, context=context)
         return Done(plan.identity, plan.version)
 
+    async def skp(self, skp_id: str) -> SkpView:
+        """The SKP as the journal has seen it; NotYetSeen (409, retry) if it has not."""
+        return await self._skp(skp_id)
+
     async def _skp(self, skp_id: str) -> SkpView:
         skp = await self.view.skp(skp_id)
         if skp is None:

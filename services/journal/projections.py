@@ -1,0 +1,85 @@
+"""The journal's read model, fed from its own topic: each entry as it now reads, every version
+it had (the recorded one first), and the feedback on it."""
+
+import orjson
+
+from shared.contracts.catalog import full_catalog
+from shared.contracts.journal import EntryCorrected, EntryRecorded, Evidence, FeedbackGiven
+from shared.events.envelope import Envelope
+from shared.projections.projection import Projection
+from shared.relay.topics import service_topic
+from shared.store.db import Connection
+
+CATALOG = full_catalog()
+
+
+class JournalEntries(Projection):
+    name = "journal.entries"
+    tables = """
+    CREATE TABLE entries (
+        entry_id text PRIMARY KEY, nip text NOT NULL, skp_id text NOT NULL,
+        rhk_id text NOT NULL, indicator_id text NOT NULL, year integer NOT NULL,
+        date date NOT NULL, description text NOT NULL, realised_value double precision,
+        realised_text text, evidence jsonb NOT NULL, recorded_at timestamptz NOT NULL,
+        corrections integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX entries_of_pegawai ON entries (nip, year, date);
+    -- every version of an entry, the recorded one as version 1: corrections never erase
+    CREATE TABLE entry_versions (
+        entry_id text NOT NULL, version integer NOT NULL, date date NOT NULL,
+        description text NOT NULL, realised_value double precision, realised_text text,
+        evidence jsonb NOT NULL, recorded_at timestamptz NOT NULL, recorded_by text NOT NULL,
+        PRIMARY KEY (entry_id, version)
+    );
+    CREATE TABLE feedback (
+        entry_id text NOT NULL, given_by text NOT NULL, text text NOT NULL,
+        given_at timestamptz NOT NULL
+    );
+    CREATE INDEX feedback_of_entry ON feedback (entry_id);
+    """
+
+    def __init__(self, namespace: str = "kinerja") -> None:
+        self.topics = (service_topic("journal", namespace),)
+        self.namespace = namespace
+
+    async def apply(self, db: Connection, event: Envelope) -> None:
+        if event.event_type not in CATALOG:
+            return
+        match event.decode(CATALOG):
+            case EntryRecorded() as e:
+                await db.execute(
+                    "INSERT INTO entries (entry_id, nip, skp_id, rhk_id, indicator_id, year, date,"
+                    " description, realised_value, realised_text, evidence, recorded_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)",
+                    e.entry_id, e.nip, e.skp_id, e.rhk_id, e.indicator_id, e.date.year, e.date,
+                    e.description, e.realised_value, e.realised_text, _json(e.evidence),
+                    event.recorded_at,
+                )  # fmt: skip
+                await _version(db, e, event)
+            case EntryCorrected() as e:
+                await db.execute(
+                    "UPDATE entries SET date = $2, description = $3, realised_value = $4,"
+                    " realised_text = $5, evidence = $6::jsonb, corrections = corrections + 1"
+                    " WHERE entry_id = $1",
+                    e.entry_id, e.date, e.description, e.realised_value, e.realised_text,
+                    _json(e.evidence),
+                )  # fmt: skip
+                await _version(db, e, event)
+            case FeedbackGiven() as e:
+                await db.execute(
+                    "INSERT INTO feedback VALUES ($1, $2, $3, $4)",
+                    e.entry_id, e.given_by, e.text, event.occurred_at,
+                )  # fmt: skip
+
+
+async def _version(db: Connection, e: EntryRecorded | EntryCorrected, event: Envelope) -> None:
+    await db.execute(
+        "INSERT INTO entry_versions SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5,"
+        " $6::jsonb, $7, $8 FROM entry_versions WHERE entry_id = $1",
+        e.entry_id, e.date, e.description, e.realised_value, e.realised_text,
+        _json(e.evidence), event.recorded_at, event.actor,
+    )  # fmt: skip
+
+
+def _json(evidence: list[Evidence]) -> str:
+    return orjson.dumps([item.model_dump(mode="json") for item in evidence]).decode()
