@@ -154,3 +154,21 @@ async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_check
         assert (
             await journal.get(f"/entries?nip={ANDI}&year=2026", headers=as_(SITI))
         ).status_code == 403
+
+        # a month-end batch: one refused item refuses the batch, naming the item; then all at once
+        april = [
+            {**entry, "date": f"2026-04-{day:02d}", "description": f"Hari {day}"}
+            for day in (6, 7, 8)
+        ]
+        one_bad = [april[0], {**april[1], "realised_value": None}, april[2]]
+        refused = await journal.post("/entries/batch", json={"entries": one_bad}, headers=as_(ANDI))
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["body.entries.1.realised_value"]
+        batch = await journal.post("/entries/batch", json={"entries": april}, headers=as_(ANDI))
+        assert batch.status_code == 201, batch.text
+        assert len(batch.json()) == 3
+        q2 = f"/entries?nip={ANDI}&year=2026&period=Q2"
+        async with asyncio.timeout(60):
+            while len(await call(journal, "GET", q2, ANDI)) < 3:
+                await asyncio.sleep(0.2)
+        assert len(await call(journal, "GET", q2, ANDI)) == 3  # the refused batch left nothing

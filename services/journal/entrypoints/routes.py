@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Request, status
 from services.journal.domain.entry import Realisation
 from services.journal.entrypoints import schemas as s
 from services.journal.service_layer import read_models
-from services.journal.service_layer.handlers import JournalService, RecordEntry
+from services.journal.service_layer.handlers import BatchRefused, JournalService, RecordEntry
+from shared.domain.errors import RuleViolation
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
 from shared.http.correlation import request_context
-from shared.http.problems import problem_responses
+from shared.http.problems import Unprocessable, problem_responses
 
 router = APIRouter()
 Caller = Annotated[Identity, Depends(current_identity)]
@@ -39,6 +40,36 @@ async def record_entry(body: s.NewEntry, caller: Caller, service: Journal) -> s.
     command = RecordEntry(body.skp_id, body.rhk_id, body.indicator_id, realisation(body))
     done = await service.record_entry(command, caller, request_context(caller))
     return s.EntryTouched(entry_id=done.id, version=done.version)
+
+
+@router.post(
+    "/entries/batch", status_code=status.HTTP_201_CREATED, responses=WRITES, tags=["entries"]
+)
+async def record_entries(
+    body: s.EntryBatch, caller: Caller, service: Journal
+) -> list[s.EntryTouched]:
+    """Several entries in one request and one transaction: all recorded, or none, with a 422
+    listing each refused item (`body.entries.<index>.<field>`) when any is refused."""
+    commands = [
+        RecordEntry(item.skp_id, item.rhk_id, item.indicator_id, realisation(item))
+        for item in body.entries
+    ]
+    try:
+        done = await service.record_entries(commands, caller, request_context(caller))
+    except BatchRefused as refused:
+        raise Unprocessable(
+            str(refused),
+            errors=[
+                {"field": _field(index, error), "message": str(error)}
+                for index, error in refused.refusals
+            ],
+        ) from None
+    return [s.EntryTouched(entry_id=d.id, version=d.version) for d in done]
+
+
+def _field(index: int, error: Exception) -> str:
+    inner = error.field if isinstance(error, RuleViolation) else "entry"
+    return f"body.entries.{index}.{inner}"
 
 
 @router.post(

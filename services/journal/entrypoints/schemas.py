@@ -25,6 +25,10 @@ class NewEntry(Realised):
     indicator_id: str
 
 
+class EntryBatch(Body):
+    entries: list[NewEntry] = Field(min_length=1, max_length=5000)
+
+
 class Feedback(Body):
     text: str = Field(min_length=1, max_length=4000)
 

@@ -7,9 +7,9 @@ from services.journal.domain.action_plan import ActionPlan, plan_id
 from services.journal.domain.entry import Entry, Realisation
 from services.journal.domain.view import SkpView
 from services.journal.targets_view import TargetsViewReader
-from shared.domain.errors import NotFound, NotYetSeen
+from shared.domain.errors import DomainError, NotFound, NotYetSeen
 from shared.domain.identity import Identity
-from shared.store.event_store import CommandContext
+from shared.store.event_store import CommandContext, StreamAppend
 from shared.store.repository import Repository
 
 
@@ -19,6 +19,14 @@ class RecordEntry:
     rhk_id: str
     indicator_id: str
     what: Realisation
+
+
+class BatchRefused(DomainError):
+    """Items of a batch were refused; nothing of the batch was recorded."""
+
+    def __init__(self, refusals: list[tuple[int, DomainError]]) -> None:
+        self.refusals = refusals
+        super().__init__(f"{len(refusals)} item(s) refused; nothing of the batch was recorded")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,32 @@ class JournalService:
         entry.record(actor.nip, skp, command.rhk_id, command.indicator_id, command.what)
         await self.repository.save(entry, subject=entry.nip, context=context)
         return Done(entry.identity, entry.version)
+
+    async def record_entries(
+        self, commands: list[RecordEntry], actor: Identity, context: CommandContext
+    ) -> list[Done]:
+        """A month-end batch: all recorded in one transaction, or none. Every item is checked
+        first; refusals come back together, each with its index (BatchRefused)."""
+        skps = {skp_id: await self.view.skp(skp_id) for skp_id in {c.skp_id for c in commands}}
+        entries, refusals = [], []
+        for index, command in enumerate(commands):
+            skp = skps[command.skp_id]
+            entry = Entry(self.new_id())
+            try:
+                if skp is None:
+                    raise NotYetSeen(f"the journal has not seen SKP {command.skp_id}")
+                entry.record(actor.nip, skp, command.rhk_id, command.indicator_id, command.what)
+            except DomainError as error:
+                refusals.append((index, error))
+                continue
+            entries.append(entry)
+        if refusals:
+            raise BatchRefused(refusals)
+        appends = [
+            StreamAppend(Entry.stream_id(e.identity), 0, e.nip, list(e.pending)) for e in entries
+        ]
+        await self.repository.store.append_many(appends, context=context)
+        return [Done(e.identity, 1) for e in entries]
 
     async def correct_entry(
         self, entry_id: str, what: Realisation, actor: Identity, context: CommandContext
