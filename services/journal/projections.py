@@ -1,6 +1,8 @@
 """The journal's read model, fed from its own topic: each entry as it now reads, every version
 it had (the recorded one first), and the feedback on it."""
 
+from collections.abc import Sequence
+
 import orjson
 
 from shared.contracts.catalog import full_catalog
@@ -42,6 +44,19 @@ class JournalEntries(Projection):
         self.topics = (service_topic("journal", namespace),)
         self.namespace = namespace
 
+    async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:
+        """Runs of new entries (the month-end bulk) in two statements; anything else in order."""
+        run: list[tuple[EntryRecorded, Envelope]] = []
+        for event in events:
+            decoded = event.decode(CATALOG) if event.event_type in CATALOG else None
+            if isinstance(decoded, EntryRecorded):
+                run.append((decoded, event))
+                continue
+            await _insert_entries(db, run)
+            run = []
+            await self.apply(db, event)
+        await _insert_entries(db, run)
+
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:
             return
@@ -70,6 +85,36 @@ class JournalEntries(Projection):
                     "INSERT INTO feedback VALUES ($1, $2, $3, $4)",
                     e.entry_id, e.given_by, e.text, event.occurred_at,
                 )  # fmt: skip
+
+
+async def _insert_entries(db: Connection, run: list[tuple[EntryRecorded, Envelope]]) -> None:
+    if not run:
+        return
+    columns = list(zip(*(_entry_row(e, event) for e, event in run), strict=True))
+    await db.execute(
+        "INSERT INTO entries (entry_id, nip, skp_id, rhk_id, indicator_id, year, date,"
+        " description, realised_value, realised_text, evidence, recorded_at)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::int[], $7::date[], $8::text[], $9::float8[], $10::text[], $11::jsonb[],"
+        " $12::timestamptz[])",
+        *columns,
+    )
+    await db.execute(
+        "INSERT INTO entry_versions SELECT entry_id, 1, date, description, realised_value,"
+        " realised_text, evidence, recorded_at, actor FROM unnest($1::text[], $2::date[],"
+        " $3::text[], $4::float8[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[])"
+        " AS v(entry_id, date, description, realised_value, realised_text, evidence,"
+        " recorded_at, actor)",
+        columns[0], columns[6], columns[7], columns[8], columns[9], columns[10], columns[11],
+        [event.actor for _, event in run],
+    )  # fmt: skip
+
+
+def _entry_row(e: EntryRecorded, event: Envelope) -> tuple[object, ...]:
+    return (
+        e.entry_id, e.nip, e.skp_id, e.rhk_id, e.indicator_id, e.date.year, e.date,
+        e.description, e.realised_value, e.realised_text, _json(e.evidence), event.recorded_at,
+    )  # fmt: skip
 
 
 async def _version(db: Connection, e: EntryRecorded | EntryCorrected, event: Envelope) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared.observability.logging import configure_logging
-from tests.bench import append, memory, replay
+from tests.bench import append, journal, memory, replay
 from tests.bench.environment import Bench, code_version, fresh_database, log, machine_info
 from tests.bench.results import RESULTS, Report, Suite
 from tests.support.infrastructure import check_reachable, provide
@@ -22,9 +22,15 @@ SUITES: dict[str, Callable[[Bench], Suite]] = {
     "append": append.run,
     "replay": replay.run,
     "memory": memory.run,
+    "journal": journal.run,
 }
 # (full, --quick) event counts per suite
-DEFAULTS = {"append": (20_000, 3_000), "replay": (200_000, 20_000), "memory": (1_000_000, 100_000)}
+DEFAULTS = {
+    "append": (20_000, 3_000),
+    "replay": (200_000, 20_000),
+    "memory": (1_000_000, 100_000),
+    "journal": (50_000, 5_000),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                     bulk_events=n["append"] * 5,
                     replay_events=n["replay"],
                     memory_events=n["memory"],
+                    journal_entries=n["journal"],
                     rounds=args.repeat or (1 if args.quick else 3),
                     quick=args.quick,
                 )

@@ -40,6 +40,7 @@ class Bench:
     bulk_events: int
     replay_events: int
     memory_events: int
+    journal_entries: int
     rounds: int
     quick: bool
 

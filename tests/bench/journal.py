@@ -1,0 +1,203 @@
+"""The journal's month-end path: entries per second from `POST /entries/batch` to the
+journal's read model, with the targets and journal services running as processes on this
+machine beside Kafka and PostgreSQL (the issue's goal: 5,000 entries/s)."""
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.bench.environment import Bench, log
+from tests.bench.results import Case, Check, Suite
+from tests.support.services import as_, call, ready, running_services
+
+PEGAWAI = 50
+BATCH = 1_000
+CLIENTS = 4
+GOAL = 5_000.0
+KEPALA = "197001011995031001"
+SCHEMAS = [
+    "targets",
+    "journal",
+    "proj_targets_board",
+    "proj_journal_targets",
+    "proj_journal_entries",
+]
+
+
+def nip(n: int) -> str:
+    return f"19900101201503{1 + n // 999:01d}{1 + n % 999:03d}"
+
+
+def run(bench: Bench) -> Suite:
+    suite = Suite("journal")
+    try:
+        with running_services(
+            ["targets", "journal"], bench.database_url, bench.kafka, SCHEMAS
+        ) as svc:
+            rate, seconds = asyncio.run(_measure(svc.urls, bench))
+        suite.cases.append(
+            Case(
+                "journal_batch",
+                f"POST /entries/batch ({BATCH}/request, {CLIENTS} clients) to read model",
+                bench.journal_entries,
+                seconds,
+                rate,
+                "entries/s",
+            )
+        )
+        suite.checks.append(
+            Check(
+                "journal batch path, request to read model",
+                rate,
+                f">= {GOAL:,.0f} entries/s",
+                rate >= GOAL,
+            )
+        )
+    except Exception as error:
+        suite.fail("journal batch", error)
+    suite.notes.append(
+        f"{PEGAWAI} pegawai with approved SKPs, batches of {BATCH} entries, {CLIENTS} concurrent "
+        "clients; timed from the first request until the read model counts every entry"
+    )
+    return suite
+
+
+async def _measure(urls: dict[str, str], bench: Bench) -> tuple[float, float]:
+    async with (
+        httpx.AsyncClient(base_url=urls["targets"], timeout=60) as targets,
+        httpx.AsyncClient(base_url=urls["journal"], timeout=120) as journal,
+    ):
+        await ready(targets)
+        await ready(journal)
+        indicators = await _agency(targets)
+        await _until_journal_sees(journal, indicators)
+        batches = _batches(indicators, bench.journal_entries)
+        log(f"journal: {len(batches)} batches of {BATCH} entries")
+        pool = await asyncpg.create_pool(bench.database_url, min_size=1, max_size=2)
+        started = time.perf_counter()
+        queue: asyncio.Queue[tuple[str, list[dict[str, Any]]]] = asyncio.Queue()
+        for batch in batches:
+            queue.put_nowait(batch)
+        await asyncio.gather(*(_client(journal, queue) for _ in range(CLIENTS)))
+        await _until_projected(pool, bench.journal_entries)
+        seconds = time.perf_counter() - started
+        await pool.close()
+    return bench.journal_entries / seconds, seconds
+
+
+async def _agency(targets: httpx.AsyncClient) -> dict[str, tuple[str, str, str]]:
+    """Each pegawai's approved SKP: nip -> (skp_id, rhk_id, indicator_id)."""
+    await call(targets, "POST", "/units", "admin:bench", {"code": "BADAN", "name": "Badan"})
+    await call(
+        targets,
+        "POST",
+        "/employees",
+        "admin:bench",
+        {
+            "nip": KEPALA,
+            "name": "Kepala",
+            "position": "Kepala",
+            "unit_code": "BADAN",
+            "job_type": "JPT",
+        },
+    )
+    await call(targets, "POST", "/years", "admin:bench", {"year": 2026, "frequency": "MONTHLY"})
+    found = {}
+    for n in range(PEGAWAI):
+        who = nip(n)
+        await call(
+            targets,
+            "POST",
+            "/employees",
+            "admin:bench",
+            {
+                "nip": who,
+                "name": f"P{n}",
+                "position": "Analis",
+                "unit_code": "BADAN",
+                "job_type": "PELAKSANA",
+            },
+        )
+        await call(
+            targets,
+            "PUT",
+            f"/employees/{who}/supervisor",
+            "admin:bench",
+            {"supervisor_nip": KEPALA, "effective_from": "2026-01-01"},
+        )
+        skp = (
+            await call(
+                targets, "POST", "/skps", who, {"nip": who, "year": 2026, "approach": "KUANTITATIF"}
+            )
+        )["skp_id"]
+        target = {
+            "aspect": "KUANTITAS",
+            "text": "Dokumen",
+            "target_value": 100,
+            "target_unit": "dokumen",
+        }
+        rhk = await call(
+            targets,
+            "POST",
+            f"/skps/{skp}/rhk",
+            who,
+            {"text": "Terolahnya dokumen", "kind": "UTAMA", "indicators": [target]},
+        )
+        await call(targets, "POST", f"/skps/{skp}/submit", who)
+        await call(targets, "POST", f"/skps/{skp}/approve", KEPALA)
+        found[who] = (skp, rhk["rhk_id"], rhk["indicator_ids"][0])
+    return found
+
+
+async def _until_journal_sees(
+    journal: httpx.AsyncClient, indicators: dict[str, tuple[str, str, str]]
+) -> None:
+    last = list(indicators)[-1]
+    async with asyncio.timeout(120):
+        while (
+            await journal.get(f"/entries/totals?nip={last}&year=2026", headers=as_(last))
+        ).status_code != 200:
+            await asyncio.sleep(0.2)
+
+
+def _batches(
+    indicators: dict[str, tuple[str, str, str]], total: int
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    batches = []
+    pegawai = list(indicators)
+    for b in range(total // BATCH):
+        who = pegawai[b % len(pegawai)]
+        skp, rhk, indicator = indicators[who]
+        entries = [
+            {
+                "skp_id": skp,
+                "rhk_id": rhk,
+                "indicator_id": indicator,
+                "date": f"2026-11-{1 + i % 28:02d}",
+                "description": "Mengolah dokumen kepegawaian",
+                "realised_value": 1,
+                "evidence": [{"uri": f"s3://badan/{b}/{i}.pdf", "sha256": "ef" * 32}],
+            }
+            for i in range(BATCH)
+        ]
+        batches.append((who, entries))
+    return batches
+
+
+async def _client(
+    journal: httpx.AsyncClient, queue: "asyncio.Queue[tuple[str, list[dict[str, Any]]]]"
+) -> None:
+    while not queue.empty():
+        who, entries = queue.get_nowait()
+        response = await journal.post("/entries/batch", json={"entries": entries}, headers=as_(who))
+        if response.status_code != 201:
+            raise RuntimeError(f"batch refused: {response.status_code} {response.text[:300]}")
+
+
+async def _until_projected(pool: asyncpg.Pool, total: int) -> None:
+    async with asyncio.timeout(600):
+        while (await pool.fetchval('SELECT count(*) FROM "proj_journal_entries".entries')) < total:
+            await asyncio.sleep(0.1)
