@@ -5,17 +5,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import orjson
-from cloudevents.core.bindings.kafka import to_binary
-from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 
 from shared.events.envelope import Envelope, iso_utc
 
-JSON = JSONFormat()
 CONTENT_TYPE = "application/json"
 # CloudEvents extension names: lower-case letters and digits only
 EXTENSIONS = {
@@ -50,22 +45,27 @@ def versioned_type(event_type: str, schema_version: int) -> str:
 
 
 def to_record(envelope: Envelope) -> Record:
-    attributes: dict[str, Any] = {
-        "id": str(envelope.event_id),
-        "source": envelope.source,
-        "type": versioned_type(envelope.event_type, envelope.schema_version),
-        "subject": envelope.subject,
-        "time": envelope.occurred_at,
-        "datacontenttype": CONTENT_TYPE,
-    }
+    """The envelope as a CloudEvent in binary mode: `ce_*` headers and the JSON payload.
+
+    Written directly rather than through the SDK's `to_binary`, for the relay's sake (it was
+    three quarters of the relay's work per event); a test reads these records with the SDK,
+    so they stay what the CloudEvents Kafka binding says.
+    """
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(envelope.event_id).encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_type", versioned_type(envelope.event_type, envelope.schema_version).encode()),
+        ("ce_subject", envelope.subject.encode()),
+        ("ce_time", iso_utc(envelope.occurred_at).encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
     for extension, field in EXTENSIONS.items():
         value = getattr(envelope, field)
         if value is not None:
-            attributes[extension] = iso_utc(value) if isinstance(value, datetime) else value
-    message = to_binary(CloudEvent(attributes, envelope.payload), JSON, key_mapper=_no_key)
-    # the time header in microseconds, as the hash saw it (the SDK writes isoformat())
-    headers = {**message.headers, "ce_time": iso_utc(envelope.occurred_at).encode()}
-    return Record(envelope.subject.encode(), message.value, list(headers.items()))
+            text = iso_utc(value) if isinstance(value, datetime) else str(value)
+            headers.append((f"ce_{extension}", text.encode()))
+    return Record(envelope.subject.encode(), orjson.dumps(envelope.payload), headers)
 
 
 def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
@@ -128,7 +128,3 @@ def _sha256(text: str) -> str:
     if not SHA256_HEX.fullmatch(text):
         raise ValueError(f"{text!r} is not a sha256 in hex")
     return text
-
-
-def _no_key(_: Any) -> None:
-    return None
