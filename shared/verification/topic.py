@@ -43,7 +43,6 @@ class TopicWalk:
         self.events += 1
         try:
             event = from_record(value or b"", headers)
-        # the SDK's own validation errors reach us unwrapped when ce_* headers are missing
         except NotAKinerjaEvent as error:
             detail = f"not a CloudEvent of ours: {one_line(str(error))}"
             self.breaks.append(Break(where, UNKNOWN_STREAM, None, Kind.FORGED, detail))
