@@ -8,6 +8,7 @@ import orjson
 from shared.contracts.catalog import full_catalog
 from shared.contracts.journal import EntryCorrected, EntryRecorded, Evidence, FeedbackGiven
 from shared.events.envelope import Envelope
+from shared.events.model import DomainEvent
 from shared.projections.projection import Projection
 from shared.relay.topics import service_topic
 from shared.store.db import Connection
@@ -54,23 +55,18 @@ class JournalEntries(Projection):
                 continue
             await _insert_entries(db, run)
             run = []
-            await self.apply(db, event)
+            if decoded is not None:
+                await self._apply_decoded(db, decoded, event)
         await _insert_entries(db, run)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
-        if event.event_type not in CATALOG:
-            return
-        match event.decode(CATALOG):
+        if event.event_type in CATALOG:
+            await self._apply_decoded(db, event.decode(CATALOG), event)
+
+    async def _apply_decoded(self, db: Connection, decoded: DomainEvent, event: Envelope) -> None:
+        match decoded:
             case EntryRecorded() as e:
-                await db.execute(
-                    "INSERT INTO entries (entry_id, nip, skp_id, rhk_id, indicator_id, year, date,"
-                    " description, realised_value, realised_text, evidence, recorded_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)",
-                    e.entry_id, e.nip, e.skp_id, e.rhk_id, e.indicator_id, e.date.year, e.date,
-                    e.description, e.realised_value, e.realised_text, _json(e.evidence),
-                    event.recorded_at,
-                )  # fmt: skip
-                await _version(db, e, event)
+                await _insert_entries(db, [(e, event)])
             case EntryCorrected() as e:
                 await db.execute(
                     "UPDATE entries SET date = $2, description = $3, realised_value = $4,"
