@@ -9,7 +9,11 @@ from shared.events.registry import EventRegistry
 catalog = EventRegistry()
 
 # the modules that register into the catalog, one per publishing service
-CONTRACT_MODULES = ("shared.contracts.targets", "shared.contracts.journal")
+CONTRACT_MODULES = (
+    "shared.contracts.targets",
+    "shared.contracts.journal",
+    "shared.contracts.appraisal",
+)
 
 
 def full_catalog() -> EventRegistry:

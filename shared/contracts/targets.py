@@ -96,6 +96,17 @@ class UnitCreated(DomainEvent):
 
 
 @catalog.register
+class UnitHeadAppointed(DomainEvent):
+    """From `effective_from` on, `head_nip` heads the unit: their Rating Hasil Kerja follows
+    the unit's organisation predicate."""
+
+    type_name = "kinerja.targets.unit-head-appointed"
+    code: str
+    head_nip: Nip
+    effective_from: date
+
+
+@catalog.register
 class EmployeeRegistered(DomainEvent):
     """A pegawai joined the roster."""
 
