@@ -3,7 +3,13 @@
 from dataclasses import dataclass
 from datetime import date
 
-from shared.contracts.targets import EmployeeRegistered, JobType, SupervisorAssigned, UnitCreated
+from shared.contracts.targets import (
+    EmployeeRegistered,
+    JobType,
+    SupervisorAssigned,
+    UnitCreated,
+    UnitHeadAppointed,
+)
 from shared.domain.aggregate import Aggregate
 from shared.domain.errors import RuleViolation, WrongState
 from shared.domain.nip import InvalidNip, check_nip
@@ -17,6 +23,7 @@ class Unit(Aggregate):
         super().__init__(identity)
         self.name = ""
         self.parent_code: str | None = None
+        self.heads: dict[date, str] = {}
 
     def create(self, name: str, parent: "Unit | None") -> None:
         if self.exists:
@@ -35,10 +42,31 @@ class Unit(Aggregate):
             )
         )
 
+    def appoint_head(self, head: "Employee", effective_from: date) -> None:
+        """`head` heads this unit from `effective_from` on (a Plt too); earlier dates keep
+        their head."""
+        if not self.exists:
+            raise WrongState(f"there is no unit {self.identity}")
+        if not head.exists:
+            raise RuleViolation("head_nip", f"pegawai {head.identity} is not on the roster")
+        if effective_from in self.heads:
+            if self.heads[effective_from] == head.identity:
+                return  # said again: nothing new to record
+            raise RuleViolation(
+                "effective_from", f"another head is already appointed from {effective_from}"
+            )
+        self._record(
+            UnitHeadAppointed(
+                code=self.identity, head_nip=head.identity, effective_from=effective_from
+            )
+        )
+
     def _apply(self, event: DomainEvent) -> None:
         match event:
             case UnitCreated():
                 self.name, self.parent_code = event.name, event.parent_code
+            case UnitHeadAppointed():
+                self.heads[event.effective_from] = event.head_nip
             case _:
                 super()._apply(event)
 

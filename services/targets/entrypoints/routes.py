@@ -51,6 +51,17 @@ async def assign_supervisor(
     return s.Touched(id=done.id, version=done.version)
 
 
+@router.put("/units/{code}/head", responses=WRITES, tags=["roster"])
+async def appoint_unit_head(
+    code: str, body: s.HeadAppointment, caller: Caller, service: Targets
+) -> s.Touched:
+    """The pegawai who heads the unit from `effective_from` on; their Rating Hasil Kerja
+    follows the unit's organisation predicate."""
+    command = c.AppointUnitHead(code, body.head_nip, body.effective_from)
+    done = await service.appoint_unit_head(command, caller, request_context(caller))
+    return s.Touched(id=done.id, version=done.version)
+
+
 @router.get("/employees/{nip}", responses=READS, tags=["roster"])
 async def get_employee(nip: str, caller: Caller, service: Targets) -> dict[str, Any]:
     return await queries.employee_view(service, nip)

@@ -31,6 +31,11 @@ class SupervisorChange(Body):
     effective_from: date
 
 
+class HeadAppointment(Body):
+    head_nip: Nip
+    effective_from: date
+
+
 class NewYear(Body):
     year: int
     frequency: Frequency

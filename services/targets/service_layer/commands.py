@@ -30,6 +30,13 @@ class AssignSupervisor:
 
 
 @dataclass(frozen=True)
+class AppointUnitHead:
+    code: str
+    head_nip: str
+    effective_from: date
+
+
+@dataclass(frozen=True)
 class OpenYear:
     year: int
     frequency: Frequency

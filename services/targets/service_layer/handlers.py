@@ -65,6 +65,18 @@ class TargetsService:
         await self.repository.save(employee, subject=employee.identity, context=context)
         return Done(employee.identity, employee.version)
 
+    async def appoint_unit_head(
+        self, command: c.AppointUnitHead, actor: Identity, context: CommandContext
+    ) -> Done:
+        _admin_only(actor)
+        unit = await self.repository.load(Unit, command.code)
+        if not unit.exists:
+            raise NotFound(f"there is no unit {command.code}")
+        head = await self.repository.load(Employee, command.head_nip)
+        unit.appoint_head(head, command.effective_from)
+        await self.repository.save(unit, subject=f"unit:{unit.identity}", context=context)
+        return Done(unit.identity, unit.version)
+
     async def open_year(
         self, command: c.OpenYear, actor: Identity, context: CommandContext
     ) -> Done:

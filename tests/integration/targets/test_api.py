@@ -241,3 +241,16 @@ async def test_two_approvals_racing_over_http_give_one_200_and_one_409(
     )
 
     assert sorted(a.status_code for a in answers) == [200, 409]
+
+
+async def test_an_admin_appoints_a_unit_head_and_only_an_admin(api: httpx.AsyncClient) -> None:
+    body = {"head_nip": KEPALA, "effective_from": "2026-01-01"}
+
+    appointed = await _ok(api.put("/units/BIRO/head", json=body, headers=ADMIN))
+    assert appointed.json() == {"id": "BIRO", "version": 2}
+    assert_problem(await api.put("/units/BIRO/head", json=body, headers=as_(ANDI)), 403)
+    assert_problem(await api.put("/units/NOWHERE/head", json=body, headers=ADMIN), 404)
+    stranger = {"head_nip": "198001012005011001", "effective_from": "2026-01-01"}
+    assert_problem(
+        await api.put("/units/BIRO/head", json=stranger, headers=ADMIN), 422, "body.head_nip"
+    )

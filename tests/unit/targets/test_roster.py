@@ -5,7 +5,13 @@ from datetime import date
 import pytest
 
 from services.targets.domain.roster import Employee, Unit
-from shared.contracts.targets import EmployeeRegistered, JobType, SupervisorAssigned, UnitCreated
+from shared.contracts.targets import (
+    EmployeeRegistered,
+    JobType,
+    SupervisorAssigned,
+    UnitCreated,
+    UnitHeadAppointed,
+)
 from shared.domain.errors import RuleViolation, WrongState
 
 KEPALA, ANDI, SITI = "197001011995031001", "199001012015031001", "199205152018012002"
@@ -124,3 +130,26 @@ def test_a_second_supervisor_on_the_same_day_is_refused() -> None:
 
     with pytest.raises(RuleViolation, match="effective_from"):
         andi.assign_supervisor(employee(SITI), date(2026, 1, 1))
+
+
+def test_a_unit_head_is_appointed_from_a_date() -> None:
+    biro = Unit.replay("BIRO-SDM", [UnitCreated(code="BIRO-SDM", name="Biro", parent_code=None)])
+
+    biro.appoint_head(employee(KEPALA), date(2026, 1, 1))
+    biro.appoint_head(employee(KEPALA), date(2026, 1, 1))
+
+    assert biro.pending == [
+        UnitHeadAppointed(code="BIRO-SDM", head_nip=KEPALA, effective_from=date(2026, 1, 1))
+    ]
+
+
+def test_a_second_head_on_the_same_day_or_someone_off_the_roster_is_refused() -> None:
+    biro = Unit.replay("BIRO-SDM", [UnitCreated(code="BIRO-SDM", name="Biro", parent_code=None)])
+    biro.appoint_head(employee(KEPALA), date(2026, 1, 1))
+
+    with pytest.raises(RuleViolation, match="effective_from"):
+        biro.appoint_head(employee(SITI), date(2026, 1, 1))
+    with pytest.raises(RuleViolation, match="head_nip"):
+        biro.appoint_head(Employee(SITI), date(2026, 7, 1))
+    with pytest.raises(WrongState):
+        Unit("NOWHERE").appoint_head(employee(KEPALA), date(2026, 1, 1))
