@@ -26,5 +26,14 @@ class KinerjaSettings(BaseSettings):
     )
     topic_partitions: int = Field(default=6, ge=1, description="partitions of each topic we create")
     topic_replication_factor: int = Field(default=1, ge=1)
+    agency: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the agency's code: picks its rules files (distribution curve, tukin)",
+    )
+    time_zone: str = Field(
+        default="Asia/Jakarta",
+        description="the agency's time zone (IANA name): its dates decide when a period ends",
+    )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="JSON log lines (false: console)")

@@ -2,7 +2,7 @@
 appeals, organisation predicates, and the determined predicate other systems act on.
 Subject: the rated pegawai's NIP; for a unit's organisation predicate `unit:<code>`."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from shared.contracts.catalog import catalog
@@ -75,6 +75,7 @@ class RatingGiven(DomainEvent):
     predikat: Predikat
     rated_by: Nip
     rated_at: datetime
+    appeal_until: date
     note: str | None
     amends: bool
 

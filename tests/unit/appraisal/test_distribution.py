@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 
+from services.appraisal.adapters.rules_files import load_curve_rules
 from services.appraisal.domain.distribution import (
     Breach,
     CurveRules,
@@ -13,7 +14,6 @@ from services.appraisal.domain.distribution import (
     LimitKind,
     judge_distribution,
 )
-from services.appraisal.domain.rules import load_curve_rules
 from shared.contracts.appraisal import OrganisationPredikat, Predikat
 
 SB, B, BP, K, SK = (

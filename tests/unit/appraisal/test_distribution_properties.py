@@ -5,13 +5,13 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.appraisal.adapters.rules_files import load_curve_rules
 from services.appraisal.domain.distribution import (
     CurveRules,
     Limit,
     LimitKind,
     judge_distribution,
 )
-from services.appraisal.domain.rules import load_curve_rules
 from shared.contracts.appraisal import OrganisationPredikat, Predikat
 
 SHIPPED = load_curve_rules("any-agency", 2026)

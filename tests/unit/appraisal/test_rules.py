@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from services.appraisal.domain.distribution import CurveRules, Limit, LimitKind
-from services.appraisal.domain.rules import (
+from services.appraisal.adapters.rules_files import (
     RULES_FOLDER,
     RulesError,
     load_curve_rules,
     load_tukin_rule,
     load_unit_head_mapping,
 )
+from services.appraisal.domain.distribution import CurveRules, Limit, LimitKind
 from shared.contracts.appraisal import OrganisationPredikat, Predikat, Rating
 
 SB, B, BP, K, SK = (

@@ -1,4 +1,5 @@
-"""The rules kept as data (curves, tukin, unit heads), read from TOML files.
+"""The rules kept as data (curves, tukin, unit heads), read from TOML files (the domain
+receives them built and never reads a file).
 
 Lookup: `curves/<agency>/<year>.toml`, else `curves/<agency>/default.toml`, else
 `curves/default.toml`; `tukin/<agency>.toml`, else `tukin/default.toml`; `unit_head.toml`.

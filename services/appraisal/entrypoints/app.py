@@ -1,0 +1,50 @@
+"""The appraisal service's HTTP app: wiring only."""
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+
+from services.appraisal.entrypoints.routes import router
+from services.appraisal.projections import JournalFacts, Results, TargetsFacts
+from services.appraisal.service_layer.facts import FactsReader
+from services.appraisal.service_layer.handlers import AppraisalService
+from services.appraisal.service_layer.rules_book import RulesBook
+from shared.config import KinerjaSettings
+from shared.contracts.catalog import full_catalog
+from shared.http.service_app import ServiceSpec, service_app
+from shared.projections.projection import Projection
+from shared.store.event_store import utc_now
+from shared.store.repository import Repository
+
+SERVICE = "appraisal"
+DESCRIPTION = (
+    "Worksheets, ratings and the predikat, organisation predicates and the distribution "
+    "curve, appeals and the annual result. Reads `kinerja.targets.v1` and `kinerja.journal.v1`"
+    "; publishes `kinerja.appraisal.v1`."
+)
+
+
+def projections(namespace: str) -> list[Projection]:
+    """The read models the service keeps (and replay rebuilds)."""
+    return [TargetsFacts(namespace), JournalFacts(namespace), Results(namespace)]
+
+
+def build_app(
+    settings: KinerjaSettings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    settings = settings or KinerjaSettings()
+    rules = RulesBook(settings.agency)
+    zone = ZoneInfo(settings.time_zone)
+    spec = ServiceSpec(
+        service=SERVICE,
+        title="Kinerja appraisal",
+        description=DESCRIPTION,
+        routers=[router],
+        projections=projections(settings.topic_namespace),
+        handlers=lambda pool, store: AppraisalService(
+            Repository(store, full_catalog()), FactsReader(pool), rules, clock, zone
+        ),
+    )
+    return service_app(spec, settings, clock=clock)
