@@ -18,7 +18,7 @@ from shared.projections.applier import Applier
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.schema import ensure_live_schema
-from shared.relay.topics import ensure_topics
+from shared.relay.topics import ensure_topics, wait_for_topics
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +48,8 @@ class ProjectionRunner:
         async with self.pool.acquire() as db:
             await ensure_live_schema(db, self.projection)
         await ensure_topics(self.bootstrap_servers, [dead_letter_spec(self.projection)])
+        if not await wait_for_topics(self.bootstrap_servers, self.projection.topics, stop):
+            return
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,

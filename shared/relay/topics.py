@@ -1,12 +1,16 @@
 """Topic names and settings. Topics are created by the code, never auto-created."""
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import structlog
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
+log = structlog.get_logger(__name__)
 
 # events are the system of record for auditors: never deleted by age or size
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -54,6 +58,26 @@ def _raise_for_errors(response: object) -> None:
     for name, code, *message in getattr(response, "topic_errors", []):
         if code and code != TopicAlreadyExistsError.errno:  # a concurrent creator is fine
             raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
+
+
+async def wait_for_topics(
+    bootstrap_servers: str, topics: Iterable[str], stop: asyncio.Event, poll_seconds: float = 1
+) -> bool:
+    """Wait until every topic exists (its owner's relay creates it on first start, and the
+    services start in any order); False if `stop` was set first."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        missing = set(topics)
+        while missing := missing - set(await admin.list_topics()):
+            log.info("topics.waiting", topics=sorted(missing))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_seconds)
+            if stop.is_set():
+                return False
+        return True
+    finally:
+        await admin.close()
 
 
 async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list[TopicPartition]:
