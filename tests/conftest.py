@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from shared.store.db import create_pool
 from tests.support.infrastructure import (
     Infrastructure,
     InfrastructureUnavailable,
@@ -91,3 +92,13 @@ async def pg(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 def unique_topic() -> str:
     return f"kinerja.test.{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the session's database."""
+    pool = await create_pool(database_url, max_size=24)
+    try:
+        yield pool
+    finally:
+        await pool.close()
