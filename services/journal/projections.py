@@ -1,12 +1,18 @@
 """The journal's read model, fed from its own topic: each entry as it now reads, every version
-it had (the recorded one first), and the feedback on it."""
+it had (the recorded one first), the feedback on it, and each action plan as last set."""
 
 from collections.abc import Sequence
 
 import orjson
 
 from shared.contracts.catalog import full_catalog
-from shared.contracts.journal import EntryCorrected, EntryRecorded, Evidence, FeedbackGiven
+from shared.contracts.journal import (
+    ActionPlanSet,
+    EntryCorrected,
+    EntryRecorded,
+    Evidence,
+    FeedbackGiven,
+)
 from shared.events.envelope import Envelope
 from shared.events.model import DomainEvent
 from shared.projections.projection import Projection
@@ -39,6 +45,14 @@ class JournalEntries(Projection):
         given_at timestamptz NOT NULL
     );
     CREATE INDEX feedback_of_entry ON feedback (entry_id);
+    -- rencana aksi as last set; version is the plan stream's, as POST /action-plans answered
+    CREATE TABLE action_plans (
+        plan_id text PRIMARY KEY, nip text NOT NULL, skp_id text NOT NULL,
+        indicator_id text NOT NULL, period text NOT NULL, planned_value double precision,
+        planned_text text, version integer NOT NULL, set_at timestamptz NOT NULL,
+        set_by text NOT NULL
+    );
+    CREATE INDEX action_plans_of_skp ON action_plans (skp_id, period);
     """
 
     def __init__(self, namespace: str = "kinerja") -> None:
@@ -80,6 +94,14 @@ class JournalEntries(Projection):
                 await db.execute(
                     "INSERT INTO feedback VALUES ($1, $2, $3, $4)",
                     e.entry_id, e.given_by, e.text, event.occurred_at,
+                )  # fmt: skip
+            case ActionPlanSet() as e:
+                await db.execute(
+                    "INSERT INTO action_plans VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    " ON CONFLICT (plan_id) DO UPDATE SET planned_value = $6,"
+                    " planned_text = $7, version = $8, set_at = $9, set_by = $10",
+                    e.plan_id, e.nip, e.skp_id, e.indicator_id, e.period, e.planned_value,
+                    e.planned_text, event.stream_version, event.occurred_at, event.actor,
                 )  # fmt: skip
 
 

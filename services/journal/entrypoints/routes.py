@@ -138,3 +138,19 @@ async def realised_totals(
     await read_models.check_may_read(service.view, nip, caller)
     skp = await service.skp(f"{nip}-{year}")
     return await read_models.realised_totals(request.app.state.pool, skp)
+
+
+@router.get("/action-plans", responses=READS, tags=["action plans"])
+async def list_action_plans(
+    nip: str,
+    year: int,
+    caller: Caller,
+    service: Journal,
+    request: Request,
+    period: str | None = None,
+) -> list[dict[str, Any]]:
+    """The pegawai's action plans of the year (or of one period), each with the realised total
+    of its indicator in its period and how many entries make it. From the read model."""
+    await read_models.check_may_read(service.view, nip, caller)
+    skp = await service.skp(f"{nip}-{year}")
+    return await read_models.action_plans(request.app.state.pool, skp, period)

@@ -1,5 +1,6 @@
 """Queries on the journal's read model (eventually consistent with its store): entries of a
-pegawai, year and period with their history and feedback, and the realised totals."""
+pegawai, year and period with their history and feedback, the realised totals, and the action
+plans beside them."""
 
 from collections import defaultdict
 from datetime import date
@@ -24,7 +25,7 @@ async def check_may_read(view: TargetsViewReader, nip: str, reader: Identity) ->
     raters = {rater for _, rater in (await view.raters(nip)).assignments}
     if reader.nip not in raters:
         raise NotAllowed(
-            f"only pegawai {nip}, their raters, admins and auditors read these entries"
+            f"only pegawai {nip}, their raters, admins and auditors read their journal"
         )
 
 
@@ -77,3 +78,25 @@ async def realised_totals(pool: asyncpg.Pool, skp: SkpView) -> list[dict[str, An
         {"indicator_id": indicator, "period": code, "realised": total, "entries": int(count)}
         for (indicator, code), (total, count) in sorted(totals.items())
     ]
+
+
+async def action_plans(
+    pool: asyncpg.Pool, skp: SkpView, period: str | None
+) -> list[dict[str, Any]]:
+    """Each plan of the SKP (of one period, or all), beside the realised total of its indicator
+    in its period, so plan and realisation compare."""
+    if period is not None:
+        period_span(skp, period)  # an unknown period is a 422, not an empty list
+    rows = await pool.fetch(
+        "SELECT plan_id, skp_id, indicator_id, period, planned_value, planned_text, version,"
+        f" set_at FROM {SCHEMA}.action_plans WHERE skp_id = $1"
+        " AND ($2::text IS NULL OR period = $2) ORDER BY period, indicator_id",
+        skp.skp_id, period,
+    )  # fmt: skip
+    totals = {(t["indicator_id"], t["period"]): t for t in await realised_totals(pool, skp)}
+    none_yet = {"realised": 0.0, "entries": 0}
+    plans = []
+    for row in rows:
+        total = totals.get((row["indicator_id"], row["period"]), none_yet)
+        plans.append({**dict(row), "realised": total["realised"], "entries": total["entries"]})
+    return plans
