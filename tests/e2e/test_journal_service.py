@@ -14,7 +14,13 @@ KEPALA, ANDI, SITI = "197001011995031001", "199001012015031001", "19920515201801
 
 @pytest.fixture
 def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    schemas = ["targets", "journal", "proj_targets_board", "proj_journal_targets"]
+    schemas = [
+        "targets",
+        "journal",
+        "proj_targets_board",
+        "proj_journal_targets",
+        "proj_journal_entries",
+    ]
     with running_services(
         ["targets", "journal"], database_url, kafka_bootstrap_servers, schemas
     ) as running:
@@ -172,3 +178,27 @@ async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_check
             while len(await call(journal, "GET", q2, ANDI)) < 3:
                 await asyncio.sleep(0.2)
         assert len(await call(journal, "GET", q2, ANDI)) == 3  # the refused batch left nothing
+
+        # the plan of Q2 beside what Q2 realised: the three entries of the April batch
+        plans = f"/action-plans?nip={ANDI}&year=2026"
+        async with asyncio.timeout(60):
+            while not (listed := await call(journal, "GET", plans, KEPALA)):
+                await asyncio.sleep(0.2)
+        assert listed == [
+            {
+                "plan_id": plan["plan_id"],
+                "skp_id": skp,
+                "indicator_id": entry["indicator_id"],
+                "period": "Q2",
+                "planned_value": 2.0,
+                "planned_text": None,
+                "version": 1,
+                "set_at": listed[0]["set_at"],
+                "realised": 3.0,
+                "entries": 3,
+            }
+        ]
+        assert await call(journal, "GET", f"{plans}&period=Q1", ANDI) == []
+        for who, query, status in ((SITI, "", 403), (ANDI, "&period=M05", 422)):
+            answer = await journal.get(plans + query, headers=as_(who))
+            assert answer.status_code == status, answer.text
