@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import asyncpg
 from fastapi import APIRouter, FastAPI
@@ -18,6 +19,7 @@ from shared.projections.projection import Projection
 from shared.projections.schema import ensure_live_schema
 from shared.store.db import create_pool
 from shared.store.event_store import EventStore, utc_now
+from shared.store.migrations import load, migrate
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,21 @@ class ServiceSpec:
     # builds the handlers from the pool and the store; set on app.state as `app.state.handlers`
     handlers: Callable[[asyncpg.Pool, EventStore], object]
     version: str = "0.1.0"
+    # folders of the service's own numbered SQL migrations for tables outside the event
+    # store and its read models (numbers clear of the store's 0001.. and idempotency's 0500)
+    migrations: Sequence[Path] = ()
+
+
+async def prepare(pool: asyncpg.Pool, spec: ServiceSpec, store: EventStore) -> None:
+    """Everything a service's database needs before it serves: the store, its idempotency
+    keys, its own tables, and its read models' tables (empty) before their first event."""
+    await store.migrate()
+    async with pool.acquire() as connection:
+        await migrate_idempotency(connection, spec.service)
+        for folder in spec.migrations:
+            await migrate(connection, spec.service, load(folder))
+        for projection in spec.projections:
+            await ensure_live_schema(connection, projection)
 
 
 def service_app(
@@ -43,12 +60,7 @@ def service_app(
         pools["pool"] = pool
         try:
             store = EventStore(pool, spec.service, clock=clock)
-            await store.migrate()
-            async with pool.acquire() as connection:
-                await migrate_idempotency(connection, spec.service)
-                # read models' tables exist (empty) before their projection's first event
-                for projection in spec.projections:
-                    await ensure_live_schema(connection, projection)
+            await prepare(pool, spec, store)
             app.state.pool = pool
             app.state.handlers = spec.handlers(pool, store)
             yield
