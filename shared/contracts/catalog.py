@@ -13,6 +13,7 @@ CONTRACT_MODULES = (
     "shared.contracts.targets",
     "shared.contracts.journal",
     "shared.contracts.appraisal",
+    "shared.contracts.notify",
 )
 
 
