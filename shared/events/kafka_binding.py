@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -67,6 +68,25 @@ def to_record(envelope: Envelope) -> Record:
             text = iso_utc(value) if isinstance(value, datetime) else str(value)
             headers.append((f"ce_{extension}", text.encode()))
     return Record(envelope.subject.encode(), orjson.dumps(envelope.payload), headers)
+
+
+def to_structured(envelope: Envelope) -> dict[str, Any]:
+    """The envelope as a CloudEvent in structured JSON mode (for webhooks): the same
+    attributes and extensions as on a topic, with the payload as `data`."""
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(envelope.event_id),
+        "source": envelope.source,
+        "type": versioned_type(envelope.event_type, envelope.schema_version),
+        "subject": envelope.subject,
+        "time": iso_utc(envelope.occurred_at),
+        "datacontenttype": CONTENT_TYPE,
+    }
+    for extension, field in EXTENSIONS.items():
+        value = getattr(envelope, field)
+        if value is not None:
+            event[extension] = iso_utc(value) if isinstance(value, datetime) else value
+    return {**event, "data": envelope.payload}
 
 
 def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:

@@ -2,13 +2,20 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
 
 from shared.events.canonical import GENESIS_HASH
 from shared.events.envelope import Envelope, seal
-from shared.events.kafka_binding import NotAKinerjaEvent, Record, from_record, to_record
+from shared.events.kafka_binding import (
+    NotAKinerjaEvent,
+    Record,
+    from_record,
+    to_record,
+    to_structured,
+)
 from tests.support.events import TargetSet
 
 
@@ -52,6 +59,19 @@ def test_the_record_is_a_cloudevent_in_binary_mode_keyed_by_nip() -> None:
     assert attributes["streamversion"] == "3"
     assert attributes["correlationid"] == "req-42"
     assert dict(record.headers)["ce_time"] == b"2026-11-28T07:00:00.123456Z"
+    assert event.get_data() == {"indicator": "Laporan keuangan tepat waktu", "target": 12}
+
+
+def test_the_structured_form_is_a_cloudevent_in_json_with_the_same_attributes() -> None:
+    envelope = an_envelope()
+
+    event = JSONFormat().read(None, orjson.dumps(to_structured(envelope)))
+    attributes = event.get_attributes()
+
+    assert attributes["id"] == str(envelope.event_id)
+    assert attributes["type"] == "kinerja.test.target-set.v1"
+    assert attributes["hash"] == envelope.hash
+    assert attributes["streamversion"] == 3
     assert event.get_data() == {"indicator": "Laporan keuangan tepat waktu", "target": 12}
 
 
