@@ -1,0 +1,77 @@
+"""Run the notify service: its HTTP API and, in the same process, its outbox relay, its
+inbox projection of every topic, and the reminder job.
+
+    python -m services.notify [--host 127.0.0.1] [--port 8004] [--no-relay] [--no-projections]
+        [--no-reminders]
+"""
+
+import asyncio
+import contextlib
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+import typer
+
+from services.notify.entrypoints.app import SERVICE, build_app, projections
+from services.notify.projections import Inbox
+from services.notify.service_layer.reminders import send_reminders
+from services.notify.settings import NotifySettings
+from shared import process
+from shared.config import KinerjaSettings
+from shared.observability.logging import configure_logging
+from shared.projections.schema import ensure_live_schema
+from shared.store.db import create_pool
+from shared.store.event_store import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+def reminders(settings: KinerjaSettings, notify: NotifySettings) -> process.Worker:
+    """Looks for reminders due every `KINERJA_NOTIFY_REMINDER_INTERVAL_SECONDS`."""
+
+    async def run(stop: asyncio.Event) -> None:
+        pool = await create_pool(str(settings.database_url), max_size=2)
+        store, zone = EventStore(pool, SERVICE), ZoneInfo(settings.time_zone)
+        inbox = Inbox(settings.topic_namespace, ledger_schema=SERVICE)
+        try:
+            await store.migrate()
+            async with pool.acquire() as db:  # the API may not have made them yet
+                await ensure_live_schema(db, inbox)
+            while not stop.is_set():
+                try:
+                    await send_reminders(pool, store, inbox, datetime.now(zone), notify.policy())
+                except Exception:  # the next round tries again; a crash would stop the API
+                    log.exception("reminders.failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), notify.reminder_interval.total_seconds())
+        finally:
+            await pool.close()
+
+    return run
+
+
+def main(
+    host: str = typer.Option("127.0.0.1", envvar="KINERJA_NOTIFY_HOST"),
+    port: int = typer.Option(8004, envvar="KINERJA_NOTIFY_PORT"),
+    relay: bool = typer.Option(True, help="also publish the store to kinerja.notify.v1"),
+    projections_: bool = typer.Option(
+        True, "--projections/--no-projections", help="also feed the inbox from every topic"
+    ),
+    reminders_: bool = typer.Option(
+        True, "--reminders/--no-reminders", help="also run the reminder job"
+    ),
+) -> None:
+    """Serve the notify API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
+    settings = KinerjaSettings()
+    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    workers = [process.relay(settings, SERVICE)] if relay else []
+    if projections_:
+        workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
+    if reminders_:
+        workers.append(reminders(settings, NotifySettings()))
+    asyncio.run(process.serve(build_app(settings), host, port, workers))
+
+
+if __name__ == "__main__":
+    typer.run(main)
