@@ -5,8 +5,7 @@ atasan, the output as an outside subscriber reads it, and replay equal to the li
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,29 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.appraisal.entrypoints.app import projections
+from tests.support.agency import (
+    ANDI,
+    BUDI,
+    KEPALA,
+    SEKDA,
+    SITI,
+    YEAR,
+    agency_with_an_approved_skp,
+    entries,
+)
 from tests.support.replays import replay_and_compare
-from tests.support.services import Running, as_, call, ready, running_services
+from tests.support.services import (
+    Running,
+    as_,
+    call,
+    ready,
+    running_services,
+    seen,
+    status_of,
+    until,
+)
 
-SEKDA, KEPALA, BUDI = "196801011990031001", "197001011995031001", "198003032005011002"
-ANDI, SITI = "199001012015031001", "199205152018012002"
-YEAR = datetime.now(UTC).year - 1  # a year whose periods have all ended, whenever this runs
 SCHEMAS = Path(__file__).parents[2] / "shared" / "contracts" / "schemas"
-Answer = Callable[[], Awaitable[Any]]
 
 
 @pytest.fixture
@@ -48,31 +62,6 @@ def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Runnin
         yield running
 
 
-async def until(ask: Answer, holds: Callable[[Any], bool], seconds: float = 60) -> Any:
-    """Poll a read (eventually consistent) until its answer holds; fail after `seconds`."""
-    answer = None
-    try:
-        async with asyncio.timeout(seconds):
-            while not holds(answer := await ask()):
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        pytest.fail(f"never held; last answer: {answer}")
-    return answer
-
-
-async def seen(client: httpx.AsyncClient, path: str, who: str) -> Any:
-    """A read that may not have caught up yet: its JSON, or None on 404 and 409."""
-    response = await client.get(path, headers=as_(who))
-    if response.status_code in (404, 409):
-        return None
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def status_of(client: httpx.AsyncClient, method: str, path: str, who: str, body: Any) -> int:
-    return (await client.request(method, path, json=body, headers=as_(who))).status_code
-
-
 async def test_a_quarter_is_worked_rated_appealed_and_published(
     services: Running, kafka_bootstrap_servers: str, pool: asyncpg.Pool
 ) -> None:
@@ -82,7 +71,7 @@ async def test_a_quarter_is_worked_rated_appealed_and_published(
     targets, journal, appraisal = clients["targets"], clients["journal"], clients["appraisal"]
     for client in clients.values():
         await ready(client)
-    await _entries(journal, await _agency_with_an_approved_skp(targets))
+    await entries(journal, await agency_with_an_approved_skp(targets))
 
     sheet = await until(
         partial(seen, appraisal, f"/worksheets/{ANDI}/{YEAR}/Q1", ANDI),
@@ -113,70 +102,6 @@ async def test_a_quarter_is_worked_rated_appealed_and_published(
     for projection in projections(services.namespace):
         live, replayed = await replay_and_compare(projection, pool, kafka_bootstrap_servers)
         assert replayed == live, projection.name
-
-
-async def _agency_with_an_approved_skp(targets: httpx.AsyncClient) -> tuple[str, str, str]:
-    admin = "admin:e2e"
-    await call(targets, "POST", "/units", admin, {"code": "BIRO", "name": "Biro"})
-    await call(
-        targets, "POST", "/units", admin, {"code": "BAG", "name": "Bagian", "parent_code": "BIRO"}
-    )
-    staff = (
-        (SEKDA, "BIRO", "JPT"),
-        (KEPALA, "BIRO", "ADMINISTRATOR"),
-        (BUDI, "BAG", "PENGAWAS"),
-        (ANDI, "BIRO", "FUNGSIONAL"),
-        (SITI, "BAG", "FUNGSIONAL"),
-    )
-    for nip, unit, job in staff:
-        body = {"nip": nip, "name": "P", "position": "J", "unit_code": unit, "job_type": job}
-        await call(targets, "POST", "/employees", admin, body)
-    lines = (
-        (KEPALA, SEKDA, "01-01"),
-        (BUDI, KEPALA, "01-01"),
-        (ANDI, KEPALA, "01-01"),
-        (SITI, KEPALA, "01-01"),
-        (SITI, BUDI, "03-15"),
-    )
-    for nip, supervisor, since in lines:
-        body = {"supervisor_nip": supervisor, "effective_from": f"{YEAR}-{since}"}
-        await call(targets, "PUT", f"/employees/{nip}/supervisor", admin, body)
-    head = {"head_nip": KEPALA, "effective_from": f"{YEAR}-01-01"}
-    await call(targets, "PUT", "/units/BIRO/head", admin, head)
-    await call(targets, "POST", "/years", admin, {"year": YEAR, "frequency": "QUARTERLY"})
-    skp = (
-        await call(
-            targets, "POST", "/skps", ANDI, {"nip": ANDI, "year": YEAR, "approach": "KUANTITATIF"}
-        )
-    )["skp_id"]
-    target = {"aspect": "KUANTITAS", "text": "Laporan", "target_value": 4, "target_unit": "laporan"}
-    rhk = await call(
-        targets,
-        "POST",
-        f"/skps/{skp}/rhk",
-        ANDI,
-        {"text": "Tersusunnya laporan", "kind": "UTAMA", "indicators": [target]},
-    )
-    await call(targets, "POST", f"/skps/{skp}/submit", ANDI)
-    await call(targets, "POST", f"/skps/{skp}/approve", KEPALA)
-    return skp, rhk["rhk_id"], rhk["indicator_ids"][0]
-
-
-async def _entries(journal: httpx.AsyncClient, skp: tuple[str, str, str]) -> None:
-    skp_id, rhk_id, indicator_id = skp
-    entry = {
-        "skp_id": skp_id,
-        "rhk_id": rhk_id,
-        "indicator_id": indicator_id,
-        "description": "Laporan",
-        "evidence": [{"uri": "s3://bkd/l.pdf", "sha256": "ab" * 32}],
-    }
-    for day, value in (("02-10", 1), ("03-20", 2), ("04-10", 5)):
-        body = {**entry, "date": f"{YEAR}-{day}", "realised_value": value}
-        # 409 until the journal has seen the approval on the topic: retry, as it says
-        await until(partial(status_of, journal, "POST", "/entries", ANDI, body), lambda s: s != 409)
-    plan = {"skp_id": skp_id, "indicator_id": indicator_id, "period": "Q1", "planned_value": 3}
-    await call(journal, "POST", "/action-plans", ANDI, plan)
 
 
 async def _ratings(appraisal: httpx.AsyncClient) -> None:

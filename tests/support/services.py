@@ -6,16 +6,19 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from shared.http.auth import issue_token
 from tests.support.metrics import free_port
+
+Answer = Callable[[], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,28 @@ async def ready(client: httpx.AsyncClient) -> None:
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
+
+
+async def until(ask: Answer, holds: Callable[[Any], bool], seconds: float = 60) -> Any:
+    """Poll a read (eventually consistent) until its answer holds; fail after `seconds`."""
+    answer = None
+    try:
+        async with asyncio.timeout(seconds):
+            while not holds(answer := await ask()):
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        pytest.fail(f"never held; last answer: {answer}")
+    return answer
+
+
+async def seen(client: httpx.AsyncClient, path: str, who: str) -> Any:
+    """A read that may not have caught up yet: its JSON, or None on 404 and 409."""
+    response = await client.get(path, headers=as_(who))
+    if response.status_code in (404, 409):
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def status_of(client: httpx.AsyncClient, method: str, path: str, who: str, body: Any) -> int:
+    return (await client.request(method, path, json=body, headers=as_(who))).status_code
