@@ -25,6 +25,7 @@ Answer = Callable[[], Awaitable[Any]]
 class Running:
     urls: dict[str, str]
     namespace: str
+    env: dict[str, str]  # of the processes: for a command run beside them
 
     def topic(self, service: str) -> str:
         return f"{self.namespace}.{service}.v1"
@@ -36,7 +37,8 @@ def running_services(
 ) -> Iterator[Running]:
     """Each service as `python -m services.<name>` (API, relay, projections), on a topic
     namespace of their own, so their topics start empty, as on a new cluster; `schemas` are
-    dropped first so the database starts empty too. Each must stop cleanly on SIGTERM."""
+    dropped first so the database starts empty too. Each must stop cleanly on SIGTERM. A
+    service may carry flags: `"notify --no-reminders"`."""
     asyncio.run(_drop(database_url, schemas))
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
@@ -46,10 +48,11 @@ def running_services(
         "KINERJA_TOPIC_PARTITIONS": "3",
         "KINERJA_TOPIC_NAMESPACE": namespace,
     }
-    ports = {name: free_port() for name in services}
+    flags = {spec.split()[0]: spec.split()[1:] for spec in services}
+    ports = {name: free_port() for name in flags}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}", "--port", str(port)],
+            [sys.executable, "-m", f"services.{name}", "--port", str(port), *flags[name]],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -57,7 +60,8 @@ def running_services(
         for name, port in ports.items()
     ]
     try:
-        yield Running({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, namespace)
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        yield Running(urls, namespace, env)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

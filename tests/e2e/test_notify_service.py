@@ -1,0 +1,186 @@
+"""Notify beside the other three services, each its own process on real Kafka and
+PostgreSQL: each inbox rule from the events of a real quarter, reminders sent once however
+often the job runs, one email decided per message, and a replay of every topic into the
+inbox that decides nothing new."""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import partial
+
+import asyncpg
+import httpx
+import pytest
+
+from services.notify.entrypoints.app import projections
+from tests.support.agency import (
+    ANDI,
+    BUDI,
+    KEPALA,
+    SEKDA,
+    SITI,
+    YEAR,
+    agency_with_an_approved_skp,
+    entries,
+)
+from tests.support.replays import replay_and_compare
+from tests.support.services import Running, as_, call, ready, running_services, seen, until
+
+SERVICES = ["targets", "journal", "appraisal", "notify --no-reminders"]
+
+
+@pytest.fixture
+def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
+    schemas = [
+        "targets",
+        "journal",
+        "appraisal",
+        "notify",
+        "proj_targets_board",
+        "proj_journal_targets",
+        "proj_journal_entries",
+        "proj_journal_action_plans",
+        "proj_appraisal_targets",
+        "proj_appraisal_journal",
+        "proj_appraisal_results",
+        "proj_notify_inbox",
+    ]
+    with running_services(SERVICES, database_url, kafka_bootstrap_servers, schemas) as running:
+        yield running
+
+
+async def inbox_kinds(notify: httpx.AsyncClient, nip: str) -> list[str]:
+    answer = await seen(notify, f"/inbox/{nip}", nip)
+    return sorted(item["kind"] for item in answer["items"]) if answer else []
+
+
+async def settled(notify: httpx.AsyncClient, nip: str, kinds: list[str]) -> None:
+    await until(partial(inbox_kinds, notify, nip), lambda found: found == sorted(kinds))
+
+
+def remind(running: Running, at: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "services.notify.remind", "--at", at],
+        env=running.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+async def test_each_rule_tells_the_right_person_once(
+    services: Running, pool: asyncpg.Pool, kafka_bootstrap_servers: str
+) -> None:
+    clients = {n: httpx.AsyncClient(base_url=u, timeout=10) for n, u in services.urls.items()}
+    targets, journal, appraisal, notify = (
+        clients[n] for n in ("targets", "journal", "appraisal", "notify")
+    )
+    for client in clients.values():
+        await ready(client)
+    skp = await agency_with_an_approved_skp(targets)
+    await entries(journal, skp)
+    await _returned_skp_of_siti(targets)
+    listed = await call(journal, "GET", f"/entries?nip={ANDI}&year={YEAR}&period=Q1", ANDI)
+    await call(
+        journal, "POST", f"/entries/{listed[0]['entry_id']}/feedback", KEPALA, {"text": "Bagus"}
+    )
+    await _rated_and_appealed(appraisal)
+
+    await settled(notify, KEPALA, ["APPEAL_DECIDED", "SKP_SUBMITTED"])
+    await settled(notify, BUDI, ["SKP_SUBMITTED"])  # Siti's pejabat penilai since 15 March
+    await settled(notify, SITI, ["SKP_RETURNED"])
+    await settled(notify, SEKDA, ["APPEAL_FILED"])
+    await settled(
+        notify, ANDI, ["APPEAL_DECIDED", "FEEDBACK_GIVEN", "RATING_GIVEN", "SKP_APPROVED"]
+    )
+    rating = next(
+        i
+        for i in (await call(notify, "GET", f"/inbox/{ANDI}?lang=en", ANDI))["items"]
+        if i["kind"] == "RATING_GIVEN"
+    )
+    assert "Sangat Baik" in rating["body"]
+    assert "You may appeal until" in rating["body"]
+    assert (
+        await notify.get(f"/inbox/{ANDI}", headers={"Authorization": "Bearer x"})
+    ).status_code == 401
+    assert (await notify.get(f"/inbox/{ANDI}", headers=as_(SITI))).status_code == 403
+
+    # 27 September: Q3 ends in three days with no entry of Andi's; Q2 ended unrated; the
+    # SKP deadline passed for everyone but Andi. Three runs, each a fresh process.
+    sent = [remind(services, f"{YEAR}-09-27T08:00:00+0700") for _ in range(3)]
+    assert sent == ["reminders sent: 6", "reminders sent: 0", "reminders sent: 0"]
+    await settled(
+        notify,
+        KEPALA,
+        [
+            "APPEAL_DECIDED",
+            "REMINDER_NO_APPROVED_SKP",
+            "REMINDER_UNRATED_SUBORDINATES",
+            "SKP_SUBMITTED",
+        ],
+    )
+    await settled(
+        notify,
+        ANDI,
+        [
+            "APPEAL_DECIDED",
+            "FEEDBACK_GIVEN",
+            "RATING_GIVEN",
+            "REMINDER_NO_ENTRY_BEFORE_PERIOD_END",
+            "SKP_APPROVED",
+        ],
+    )
+    emails = await _emails(pool)
+    assert emails[(ANDI, "REMINDER_NO_ENTRY_BEFORE_PERIOD_END")] == 1
+    assert all(count == 1 for count in emails.values()), emails
+
+    assert await _marking_read_is_idempotent(notify)
+    for client in clients.values():
+        await client.aclose()
+    [inbox] = projections(services.namespace)
+    live, replayed = await replay_and_compare(inbox, pool, kafka_bootstrap_servers)
+    assert replayed == live
+    assert await _emails(pool) == emails  # the replay decided nothing new, so sends nothing
+
+
+async def _returned_skp_of_siti(targets: httpx.AsyncClient) -> None:
+    skp = (
+        await call(
+            targets, "POST", "/skps", SITI, {"nip": SITI, "year": YEAR, "approach": "KUANTITATIF"}
+        )
+    )["skp_id"]
+    target = {"aspect": "KUANTITAS", "text": "Surat", "target_value": 12, "target_unit": "surat"}
+    body = {"text": "Tersusunnya surat", "kind": "UTAMA", "indicators": [target]}
+    await call(targets, "POST", f"/skps/{skp}/rhk", SITI, body)
+    await call(targets, "POST", f"/skps/{skp}/submit", SITI)
+    await call(targets, "POST", f"/skps/{skp}/return", BUDI, {"reason": "Target terlalu rendah"})
+
+
+async def _rated_and_appealed(appraisal: httpx.AsyncClient) -> None:
+    path = f"/evaluations/{ANDI}/{YEAR}/Q1"
+    atas = "DI_ATAS_EKSPEKTASI"
+    body = {"hasil_kerja": atas, "perilaku_kerja": atas}
+    rated = partial(appraisal.post, f"{path}/rating", json=body, headers=as_(KEPALA))
+    await until(rated, lambda r: r.status_code != 409)  # appraisal learns of the roster first
+    await call(appraisal, "POST", f"{path}/appeal", ANDI, {"reason": "Kurang tepat"})
+    decision = {"outcome": "UPHELD", "note": "Sudah sesuai"}
+    await call(appraisal, "POST", f"{path}/appeal/decision", SEKDA, decision)
+
+
+async def _emails(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+    rows = await pool.fetch(
+        "SELECT target, kind, count(*) AS n FROM notify.deliveries WHERE channel = 'email'"
+        " GROUP BY target, kind"
+    )
+    return {(r["target"], r["kind"]): r["n"] for r in rows}
+
+
+async def _marking_read_is_idempotent(notify: httpx.AsyncClient) -> bool:
+    items = (await call(notify, "GET", f"/inbox/{ANDI}", ANDI))["items"]
+    marked = await call(notify, "POST", f"/inbox/{ANDI}/{items[0]['notification_id']}/read", ANDI)
+    again = await call(notify, "POST", f"/inbox/{ANDI}/{items[0]['notification_id']}/read", ANDI)
+    assert marked["version"] == again["version"] == 1
+    after = (await call(notify, "GET", f"/inbox/{ANDI}", ANDI))["items"]
+    return [i["read"] for i in after].count(True) == 1
