@@ -3,10 +3,13 @@ and its projections. When any part ends (SIGTERM, or a crash) the others are sto
 a crash is raised."""
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
+import asyncpg
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
@@ -18,6 +21,7 @@ from shared.store.db import create_pool
 from shared.store.event_store import EventStore
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+log = structlog.get_logger(__name__)
 
 
 async def serve(app: FastAPI, host: str, port: int, workers: Sequence[Worker]) -> None:
@@ -70,6 +74,31 @@ def projection(settings: KinerjaSettings, projected: Projection) -> Worker:
         pool = await create_pool(str(settings.database_url), max_size=3)
         try:
             await ProjectionRunner(projected, pool, settings.kafka_bootstrap_servers).run(stop)
+        finally:
+            await pool.close()
+
+    return run
+
+
+def periodic(
+    settings: KinerjaSettings,
+    name: str,
+    every_seconds: float,
+    job: Callable[[asyncpg.Pool], Awaitable[object]],
+) -> Worker:
+    """Runs `job` now and then every `every_seconds` until stopped. A failing round is
+    logged and the next one tries again: a job's error must not take the API down."""
+
+    async def run(stop: asyncio.Event) -> None:
+        pool = await create_pool(str(settings.database_url), max_size=2)
+        try:
+            while not stop.is_set():
+                try:
+                    await job(pool)
+                except Exception:
+                    log.exception("periodic.failed", job=name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every_seconds)
         finally:
             await pool.close()
 

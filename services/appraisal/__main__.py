@@ -6,12 +6,32 @@ its projections of the targets, the journal and its own results.
 
 import asyncio
 
+import asyncpg
 import typer
+import uuid_utils.compat as uuid7
 
-from services.appraisal.entrypoints.app import SERVICE, build_app, projections
+from services.appraisal.entrypoints.app import SERVICE, appraisal_service, build_app, projections
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
+from shared.projections.schema import ensure_live_schema
+from shared.store.event_store import CommandContext, EventStore
+
+
+def curve_watch(settings: KinerjaSettings, every_seconds: float) -> process.Worker:
+    """Records each change in whether a unit's distribution curve holds."""
+
+    async def judge(pool: asyncpg.Pool) -> None:
+        store = EventStore(pool, SERVICE)
+        await store.migrate()
+        async with pool.acquire() as db:  # the API may not have made them yet
+            for projection in projections(settings.topic_namespace):
+                await ensure_live_schema(db, projection)
+        service = appraisal_service(pool, store, settings)
+        context = CommandContext("appraisal:curve-watch", str(uuid7.uuid7()), service.now())
+        await service.judge_curves(context)
+
+    return process.periodic(settings, "curve-watch", every_seconds, judge)
 
 
 def main(
@@ -21,6 +41,11 @@ def main(
     projections_: bool = typer.Option(
         True, "--projections/--no-projections", help="also feed the read models"
     ),
+    curve_watch_seconds: float = typer.Option(
+        30,
+        envvar="KINERJA_APPRAISAL_CURVE_WATCH_SECONDS",
+        help="how often to judge the units' distribution curves (0: never, in this process)",
+    ),
 ) -> None:
     """Serve the appraisal API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
@@ -28,6 +53,8 @@ def main(
     workers = [process.relay(settings, SERVICE)] if relay else []
     if projections_:
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
+    if curve_watch_seconds > 0:
+        workers.append(curve_watch(settings, curve_watch_seconds))
     asyncio.run(process.serve(build_app(settings), host, port, workers))
 
 

@@ -6,11 +6,10 @@ inbox projection of every topic, and the reminder job.
 """
 
 import asyncio
-import contextlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import structlog
+import asyncpg
 import typer
 
 from services.notify.entrypoints.app import SERVICE, build_app, projections
@@ -21,34 +20,23 @@ from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
 from shared.projections.schema import ensure_live_schema
-from shared.store.db import create_pool
 from shared.store.event_store import EventStore
-
-log = structlog.get_logger(__name__)
 
 
 def reminders(settings: KinerjaSettings, notify: NotifySettings) -> process.Worker:
     """Looks for reminders due every `KINERJA_NOTIFY_REMINDER_INTERVAL_SECONDS`."""
+    zone = ZoneInfo(settings.time_zone)
+    inbox = Inbox(settings.topic_namespace, ledger_schema=SERVICE)
 
-    async def run(stop: asyncio.Event) -> None:
-        pool = await create_pool(str(settings.database_url), max_size=2)
-        store, zone = EventStore(pool, SERVICE), ZoneInfo(settings.time_zone)
-        inbox = Inbox(settings.topic_namespace, ledger_schema=SERVICE)
-        try:
-            await store.migrate()
-            async with pool.acquire() as db:  # the API may not have made them yet
-                await ensure_live_schema(db, inbox)
-            while not stop.is_set():
-                try:
-                    await send_reminders(pool, store, inbox, datetime.now(zone), notify.policy())
-                except Exception:  # the next round tries again; a crash would stop the API
-                    log.exception("reminders.failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), notify.reminder_interval.total_seconds())
-        finally:
-            await pool.close()
+    async def round_of_reminders(pool: asyncpg.Pool) -> None:
+        store = EventStore(pool, SERVICE)
+        await store.migrate()
+        async with pool.acquire() as db:  # the API may not have made them yet
+            await ensure_live_schema(db, inbox)
+        await send_reminders(pool, store, inbox, datetime.now(zone), notify.policy())
 
-    return run
+    interval = notify.reminder_interval.total_seconds()
+    return process.periodic(settings, "reminders", interval, round_of_reminders)
 
 
 def main(

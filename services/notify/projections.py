@@ -18,7 +18,12 @@ import orjson
 from services.notify.delivery.ledger import Channel, decide
 from services.notify.domain.templates import render
 from services.notify.webhook_registry import WebhookRegistry
-from shared.contracts.appraisal import AppealDecided, AppealFiled, RatingGiven
+from shared.contracts.appraisal import (
+    AppealDecided,
+    AppealFiled,
+    DistributionJudged,
+    RatingGiven,
+)
 from shared.contracts.catalog import full_catalog
 from shared.contracts.journal import EntryCorrected, EntryRecorded, FeedbackGiven
 from shared.contracts.notify import ReminderSent, WebhookDisabled
@@ -135,6 +140,8 @@ async def _facts_and_messages(
             return [Message(envelope.subject, "FEEDBACK_GIVEN", params)]
         case RatingGiven() | AppealFiled() | AppealDecided():
             return await _appraisal(db, event)
+        case DistributionJudged():
+            return [_curve(event)]
         case ReminderSent():
             params = {"year": event.year, "period": event.period, "due": event.due.isoformat(),
                       **event.details}  # fmt: skip
@@ -144,6 +151,16 @@ async def _facts_and_messages(
                       "error": event.last_error, "webhook_id": event.webhook_id}  # fmt: skip
             return [Message(ADMINS, "WEBHOOK_DISABLED", params)]
     return []
+
+
+def _curve(event: DistributionJudged) -> Message:
+    """To the admins (the unit is in the message): a breach, or the curve holding again."""
+    params = {
+        "unit_code": event.unit_code, "year": event.year, "period": event.period,
+        "organisation_predikat": event.organisation_predikat.value, "rated": event.rated,
+        "breaches": "; ".join(f"{b.rule} ({b.actual})" for b in event.breaches),
+    }  # fmt: skip
+    return Message(ADMINS, "CURVE_HOLDS" if event.holds else "CURVE_BREACHED", params)
 
 
 async def _roster(db: Connection, event: DomainEvent) -> None:

@@ -5,6 +5,8 @@ Subject: the rated pegawai's NIP; for a unit's organisation predicate `unit:<cod
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.contracts.catalog import catalog
 from shared.domain.nip import Nip
 from shared.events.model import DomainEvent
@@ -144,3 +146,30 @@ class PredikatDetermined(DomainEvent):
     credit_point_percentage: int
     tukin_factor: float
     tukin_rule_version: str
+
+
+class Breach(BaseModel):
+    """One limit of the curve that does not hold, with its numbers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    limit: str
+    actual: str
+
+
+@catalog.register
+class DistributionJudged(DomainEvent):
+    """Whether a unit's predicates keep to the curve of its organisation predicate, each
+    time that answer (or a breached limit) changes. Guidance for the leader; nothing is
+    refused because of it."""
+
+    type_name = "kinerja.appraisal.distribution-judged"
+    unit_code: str
+    year: int
+    period: str
+    organisation_predikat: OrganisationPredikat
+    rules_version: str
+    rated: int
+    holds: bool
+    breaches: list[Breach]

@@ -202,7 +202,10 @@ async def _outside_subscriber_reads_valid_cloudevents(topic: str, bootstrap_serv
     await consumer.start()
     try:
         async with asyncio.timeout(60):
-            while seen.count("kinerja.appraisal.predikat-determined.v1") < 6:
+            while (
+                seen.count("kinerja.appraisal.predikat-determined.v1") < 6
+                or "kinerja.appraisal.distribution-judged.v1" not in seen
+            ):
                 batches = await consumer.getmany(timeout_ms=1000)
                 for record in (r for records in batches.values() for r in records):
                     headers = {k: v.decode() for k, v in record.headers}

@@ -91,6 +91,13 @@ async def test_each_rule_tells_the_right_person_once(
     await settled(notify, KEPALA, ["APPEAL_DECIDED", "SKP_SUBMITTED"])
     await settled(notify, BUDI, ["SKP_SUBMITTED"])  # Siti's pejabat penilai since 15 March
     await settled(notify, SITI, ["SKP_RETURNED"])
+    admins = await until(
+        partial(call, notify, "GET", "/inbox/admins", "admin:e2e"), lambda a: a["items"]
+    )
+    [breach] = admins["items"]
+    assert breach["kind"] == "CURVE_BREACHED"
+    assert "BIRO" in breach["title"]
+    assert "at_least 60% BUTUH_PERBAIKAN" in breach["body"]
     await settled(notify, SEKDA, ["APPEAL_FILED"])
     await settled(
         notify, ANDI, ["APPEAL_DECIDED", "FEEDBACK_GIVEN", "RATING_GIVEN", "SKP_APPROVED"]
@@ -167,6 +174,9 @@ async def _rated_and_appealed(appraisal: httpx.AsyncClient) -> None:
     await call(appraisal, "POST", f"{path}/appeal", ANDI, {"reason": "Kurang tepat"})
     decision = {"outcome": "UPHELD", "note": "Sudah sesuai"}
     await call(appraisal, "POST", f"{path}/appeal/decision", SEKDA, decision)
+    # one Sangat Baik in a unit rated Butuh Perbaikan: the curve breaks twice over
+    unit = f"/units/BIRO/organisation-predicates/{YEAR}/Q1"
+    await call(appraisal, "PUT", unit, "admin:e2e", {"predikat": "BUTUH_PERBAIKAN"})
 
 
 async def _emails(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:

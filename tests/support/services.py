@@ -47,6 +47,7 @@ def running_services(
         "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         "KINERJA_TOPIC_PARTITIONS": "3",
         "KINERJA_TOPIC_NAMESPACE": namespace,
+        "KINERJA_APPRAISAL_CURVE_WATCH_SECONDS": "1",  # judge curves at once, not each 30 s
     }
     flags = {spec.split()[0]: spec.split()[1:] for spec in services}
     ports = {name: free_port() for name in flags}

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.appraisal.entrypoints.routes import router
@@ -15,7 +16,7 @@ from shared.config import KinerjaSettings
 from shared.contracts.catalog import full_catalog
 from shared.http.service_app import ServiceSpec, service_app
 from shared.projections.projection import Projection
-from shared.store.event_store import utc_now
+from shared.store.event_store import EventStore, utc_now
 from shared.store.repository import Repository
 
 SERVICE = "appraisal"
@@ -31,20 +32,32 @@ def projections(namespace: str) -> list[Projection]:
     return [TargetsFacts(namespace), JournalFacts(namespace), Results(namespace)]
 
 
+def appraisal_service(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    settings: KinerjaSettings,
+    clock: Callable[[], datetime] = utc_now,
+) -> AppraisalService:
+    return AppraisalService(
+        Repository(store, full_catalog()),
+        FactsReader(pool),
+        RulesBook(settings.agency),
+        clock,
+        ZoneInfo(settings.time_zone),
+    )
+
+
 def build_app(
     settings: KinerjaSettings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     settings = settings or KinerjaSettings()
-    rules = RulesBook(settings.agency)
-    zone = ZoneInfo(settings.time_zone)
+    configured = settings
     spec = ServiceSpec(
         service=SERVICE,
         title="Kinerja appraisal",
         description=DESCRIPTION,
         routers=[router],
         projections=projections(settings.topic_namespace),
-        handlers=lambda pool, store: AppraisalService(
-            Repository(store, full_catalog()), FactsReader(pool), rules, clock, zone
-        ),
+        handlers=lambda pool, store: appraisal_service(pool, store, configured, clock),
     )
     return service_app(spec, settings, clock=clock)

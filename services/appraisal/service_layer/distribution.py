@@ -37,3 +37,11 @@ async def predicate_counts(
         code, year, period,
     )  # fmt: skip
     return Counter({Predikat(r["predikat"]): r["n"] for r in rows})
+
+
+async def units_with_predicates(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:
+    rows = await pool.fetch(
+        f"SELECT unit_code, year, period FROM {RESULTS}.organisation_predicates"
+        " ORDER BY year, period, unit_code"
+    )
+    return [(r["unit_code"], r["year"], r["period"]) for r in rows]

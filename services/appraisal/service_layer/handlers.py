@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from services.appraisal.domain.curve_watch import CurveWatch
 from services.appraisal.domain.distribution import DistributionVerdict, judge_distribution
 from services.appraisal.domain.evaluation import Evaluation
 from services.appraisal.domain.organisation import OrganisationPredicate
@@ -141,12 +142,31 @@ class AppraisalService:
             heads.on(self.now().date()),
         ):
             raise NotAllowed(f"admins, auditors and the head of {code} read its distribution")
+        verdict = await self._verdict(at)
+        if verdict is None:
+            raise NotFound(f"unit {code} has no organisation predicate for {period} {year} yet")
+        return verdict
+
+    async def judge_curves(self, context: CommandContext) -> int:
+        """Record, for every unit with an organisation predicate, each change in whether its
+        curve holds (`distribution-judged`); how many changes were recorded."""
+        recorded = 0
+        for at in await distribution.units_with_predicates(self.facts.pool):
+            verdict = await self._verdict(at)
+            watch = await self.repository.load(CurveWatch, OrganisationPredicate.id_of(*at))
+            if verdict is not None:
+                watch.judge(verdict)
+            recorded += len(watch.pending)
+            await self.repository.save(watch, subject=f"unit:{at[0]}", context=context)
+        return recorded
+
+    async def _verdict(self, at: tuple[str, int, str]) -> DistributionVerdict | None:
         pool: asyncpg.Pool = self.facts.pool
         organisation = await distribution.organisation_predikat(pool, *at)
         if organisation is None:
-            raise NotFound(f"unit {code} has no organisation predicate for {period} {year} yet")
+            return None
         counts = await distribution.predicate_counts(pool, *at)
-        return judge_distribution(organisation, counts, self.rules.curve(year))
+        return judge_distribution(organisation, counts, self.rules.curve(at[1]))
 
     async def _organisation_of_head(
         self, units: tuple[str, ...], year: int, period: str

@@ -75,6 +75,20 @@ MESSAGES: Mapping[str, Mapping[str, Template]] = {
         "en": ("Reminder: your {year} SKP is not approved",
                "The {year} SKP deadline was {due}; your SKP is not approved yet."),
     },
+    "CURVE_BREACHED": {
+        "id": ("Kurva distribusi {unit_code} {period} {year} tidak terpenuhi",
+               "Predikat organisasi {organisation_predikat}; dari {rated} pegawai yang dinilai,"
+               " batas berikut terlampaui: {breaches}."),
+        "en": ("The distribution curve of {unit_code} {period} {year} does not hold",
+               "Organisation predicate {organisation_predikat}; of {rated} rated, these"
+               " limits are breached: {breaches}."),
+    },
+    "CURVE_HOLDS": {
+        "id": ("Kurva distribusi {unit_code} {period} {year} terpenuhi kembali",
+               "Predikat organisasi {organisation_predikat}; {rated} pegawai dinilai."),
+        "en": ("The distribution curve of {unit_code} {period} {year} holds again",
+               "Organisation predicate {organisation_predikat}; {rated} rated."),
+    },
     "WEBHOOK_DISABLED": {
         "id": ("Webhook dinonaktifkan",
                "Pengiriman ke {url} gagal sejak {since} sehingga webhook dinonaktifkan."

@@ -9,7 +9,8 @@ PARAMS = {
     "reason": "Target terlalu rendah", "text": "Bagus", "predikat": "BUTUH_PERBAIKAN",
     "appeal_until": "2026-04-20", "outcome": "CHANGED", "due": "2026-03-31",
     "nips": "199001012015031001", "url": "https://payroll.example.go.id/hook",
-    "since": "2026-04-01T00:00:00+00:00", "error": "503",
+    "since": "2026-04-01T00:00:00+00:00", "error": "503", "unit_code": "BIRO",
+    "organisation_predikat": "BAIK", "rated": 4, "breaches": "at_most 70% BAIK (75% (3 of 4))",
 }  # fmt: skip
 
 
