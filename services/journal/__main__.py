@@ -8,9 +8,7 @@ import asyncio
 
 import typer
 
-from services.journal.entrypoints.app import SERVICE, build_app
-from services.journal.projections import JournalEntries
-from services.journal.targets_view import TargetsView
+from services.journal.entrypoints.app import SERVICE, build_app, projections
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
@@ -20,15 +18,16 @@ def main(
     host: str = typer.Option("127.0.0.1", envvar="KINERJA_JOURNAL_HOST"),
     port: int = typer.Option(8002, envvar="KINERJA_JOURNAL_PORT"),
     relay: bool = typer.Option(True, help="also publish the store to kinerja.journal.v1"),
-    projections: bool = typer.Option(True, help="also feed the targets view and read models"),
+    projections_: bool = typer.Option(
+        True, "--projections/--no-projections", help="also feed the targets view and read models"
+    ),
 ) -> None:
     """Serve the journal API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     workers = [process.relay(settings, SERVICE)] if relay else []
-    if projections:
-        workers.append(process.projection(settings, TargetsView(settings.topic_namespace)))
-        workers.append(process.projection(settings, JournalEntries(settings.topic_namespace)))
+    if projections_:
+        workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
     asyncio.run(process.serve(build_app(settings), host, port, workers))
 
 

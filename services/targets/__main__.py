@@ -8,8 +8,7 @@ import asyncio
 
 import typer
 
-from services.targets.entrypoints.app import SERVICE, build_app
-from services.targets.projections import TargetsBoard
+from services.targets.entrypoints.app import SERVICE, build_app, projections
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
@@ -19,14 +18,16 @@ def main(
     host: str = typer.Option("127.0.0.1", envvar="KINERJA_TARGETS_HOST"),
     port: int = typer.Option(8001, envvar="KINERJA_TARGETS_PORT"),
     relay: bool = typer.Option(True, help="also publish the store to kinerja.targets.v1"),
-    projections: bool = typer.Option(True, help="also feed the read models from the topic"),
+    projections_: bool = typer.Option(
+        True, "--projections/--no-projections", help="also feed the read models from the topic"
+    ),
 ) -> None:
     """Serve the targets API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
     configure_logging(SERVICE, settings.log_level, settings.log_json)
     workers = [process.relay(settings, SERVICE)] if relay else []
-    if projections:
-        workers.append(process.projection(settings, TargetsBoard(settings.topic_namespace)))
+    if projections_:
+        workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
     asyncio.run(process.serve(build_app(settings), host, port, workers))
 
 

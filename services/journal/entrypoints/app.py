@@ -10,6 +10,7 @@ from services.journal.targets_view import TargetsView, TargetsViewReader
 from shared.config import KinerjaSettings
 from shared.contracts.catalog import full_catalog
 from shared.http.service_app import ServiceSpec, service_app
+from shared.projections.projection import Projection
 from shared.store.repository import Repository
 
 SERVICE = "journal"
@@ -19,15 +20,22 @@ DESCRIPTION = (
 )
 
 
+def projections(namespace: str) -> list[Projection]:
+    """The read models the service keeps (and replay rebuilds): its view of the targets it
+    decides from, and its own entries."""
+    return [TargetsView(namespace), JournalEntries(namespace)]
+
+
 def build_app(settings: KinerjaSettings | None = None) -> FastAPI:
     settings = settings or KinerjaSettings()
-    view = TargetsView(settings.topic_namespace)
+    view, entries = projections(settings.topic_namespace)
+    assert isinstance(view, TargetsView)
     spec = ServiceSpec(
         service=SERVICE,
         title="Kinerja journal",
         description=DESCRIPTION,
         routers=[router],
-        projections=[view, JournalEntries(settings.topic_namespace)],
+        projections=[view, entries],
         handlers=lambda pool, store: JournalService(
             Repository(store, full_catalog()),
             TargetsViewReader(pool, view),

@@ -13,6 +13,7 @@ from services.targets.service_layer.handlers import TargetsService
 from shared.config import KinerjaSettings
 from shared.contracts.catalog import full_catalog
 from shared.http.service_app import ServiceSpec, service_app
+from shared.projections.projection import Projection
 from shared.store.event_store import utc_now
 from shared.store.repository import Repository
 
@@ -24,6 +25,11 @@ DESCRIPTION = (
 )
 
 
+def projections(namespace: str) -> list[Projection]:
+    """The read models the service keeps (and replay rebuilds)."""
+    return [TargetsBoard(namespace)]
+
+
 def build_app(
     settings: KinerjaSettings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
@@ -33,7 +39,7 @@ def build_app(
         title="Kinerja targets",
         description=DESCRIPTION,
         routers=[router],
-        projections=[TargetsBoard(settings.topic_namespace)],
+        projections=projections(settings.topic_namespace),
         handlers=lambda pool, store: TargetsService(
             Repository(store, full_catalog()), today(clock), lambda: str(uuid7.uuid7())
         ),
