@@ -2,7 +2,7 @@
 inbox projection of every topic, and the reminder job.
 
     python -m services.notify [--host 127.0.0.1] [--port 8004] [--no-relay] [--no-projections]
-        [--no-reminders]
+        [--no-reminders] [--no-sending]
 """
 
 import asyncio
@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import typer
 
+from services.notify.delivery.email import NotifySmtpSettings
+from services.notify.delivery.worker import sending_worker
 from services.notify.entrypoints.app import SERVICE, build_app, projections
 from services.notify.projections import Inbox
 from services.notify.service_layer.reminders import send_reminders
@@ -49,6 +51,7 @@ def main(
     reminders_: bool = typer.Option(
         True, "--reminders/--no-reminders", help="also run the reminder job"
     ),
+    sending: bool = typer.Option(True, help="also send the decided emails and webhook POSTs"),
 ) -> None:
     """Serve the notify API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
@@ -58,6 +61,8 @@ def main(
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
     if reminders_:
         workers.append(reminders(settings, NotifySettings()))
+    if sending:
+        workers.append(sending_worker(settings, NotifySmtpSettings()))
     asyncio.run(process.serve(build_app(settings), host, port, workers))
 
 

@@ -3,6 +3,7 @@ PostgreSQL: each inbox rule from the events of a real quarter, reminders sent on
 often the job runs, one email decided per message, and a replay of every topic into the
 inbox that decides nothing new."""
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.support.agency import (
     agency_with_an_approved_skp,
     entries,
 )
+from tests.support.receivers import WebhookReceiver, serving
 from tests.support.replays import replay_and_compare
 from tests.support.services import Running, as_, call, ready, running_services, seen, until
 
@@ -74,11 +76,43 @@ async def test_each_rule_tells_the_right_person_once(
     services: Running, pool: asyncpg.Pool, kafka_bootstrap_servers: str
 ) -> None:
     clients = {n: httpx.AsyncClient(base_url=u, timeout=10) for n, u in services.urls.items()}
+    for client in clients.values():
+        await ready(client)
+    receiver = WebhookReceiver(secret="rahasia-payroll-2026")
+
+    async def accepted() -> int:
+        return len(receiver.accepted)
+
+    async with serving(receiver) as url:
+        await _through_a_quarter(services, clients, pool, kafka_bootstrap_servers, url)
+        await until(accepted, lambda n: n > 0)
+        await asyncio.sleep(2)  # room for a second send, which must not come
+    # the payroll system heard of the one predicate determined, signed, once, replay or not
+    [delivered] = receiver.accepted
+    assert delivered.signed
+    assert delivered.body["type"] == "kinerja.appraisal.predikat-determined.v1"
+    assert delivered.body["data"]["predikat"] == "SANGAT_BAIK"
+    assert len(receiver.requests) == 1
+
+
+async def _through_a_quarter(
+    services: Running,
+    clients: dict[str, httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    kafka_bootstrap_servers: str,
+    webhook_url: str,
+) -> None:
     targets, journal, appraisal, notify = (
         clients[n] for n in ("targets", "journal", "appraisal", "notify")
     )
-    for client in clients.values():
-        await ready(client)
+    bad = {"url": "ftp://payroll", "event_types": ["*"], "secret": "rahasia-payroll-2026"}
+    assert (await notify.post("/webhooks", json=bad, headers=as_("admin:e2e"))).status_code == 422
+    hook = {
+        "url": webhook_url,
+        "event_types": ["kinerja.appraisal.predikat-determined"],
+        "secret": "rahasia-payroll-2026",
+    }
+    await call(notify, "POST", "/webhooks", "admin:e2e", hook)
     skp = await agency_with_an_approved_skp(targets)
     await entries(journal, skp)
     await _returned_skp_of_siti(targets)
@@ -139,9 +173,9 @@ async def test_each_rule_tells_the_right_person_once(
             "SKP_APPROVED",
         ],
     )
-    emails = await _emails(pool)
-    assert emails[(ANDI, "REMINDER_NO_ENTRY_BEFORE_PERIOD_END")] == 1
-    assert all(count == 1 for count in emails.values()), emails
+    decided = await _deliveries(pool)
+    assert decided[(ANDI, "REMINDER_NO_ENTRY_BEFORE_PERIOD_END")] == 1
+    assert all(count == 1 for count in decided.values()), decided
 
     assert await _marking_read_is_idempotent(notify)
     for client in clients.values():
@@ -149,7 +183,7 @@ async def test_each_rule_tells_the_right_person_once(
     [inbox] = projections(services.namespace)
     live, replayed = await replay_and_compare(inbox, pool, kafka_bootstrap_servers)
     assert replayed == live
-    assert await _emails(pool) == emails  # the replay decided nothing new, so sends nothing
+    assert await _deliveries(pool) == decided  # the replay decided nothing new, so sends nothing
 
 
 async def _returned_skp_of_siti(targets: httpx.AsyncClient) -> None:
@@ -179,10 +213,9 @@ async def _rated_and_appealed(appraisal: httpx.AsyncClient) -> None:
     await call(appraisal, "PUT", unit, "admin:e2e", {"predikat": "BUTUH_PERBAIKAN"})
 
 
-async def _emails(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+async def _deliveries(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
     rows = await pool.fetch(
-        "SELECT target, kind, count(*) AS n FROM notify.deliveries WHERE channel = 'email'"
-        " GROUP BY target, kind"
+        "SELECT target, kind, count(*) AS n FROM notify.deliveries GROUP BY target, kind"
     )
     return {(r["target"], r["kind"]): r["n"] for r in rows}
 

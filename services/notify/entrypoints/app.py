@@ -8,13 +8,17 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
+from services.notify.delivery.registry import WebhookHandlers
 from services.notify.entrypoints.routes import router
 from services.notify.projections import Inbox
+from services.notify.service_layer.contacts import ContactHandlers
 from services.notify.service_layer.inbox import InboxService
 from shared.config import KinerjaSettings
+from shared.contracts.catalog import full_catalog
 from shared.http.service_app import ServiceSpec, service_app
 from shared.projections.projection import Projection
 from shared.store.event_store import EventStore, utc_now
+from shared.store.repository import Repository
 
 SERVICE = "notify"
 MIGRATIONS = Path(__file__).parents[1] / "sql"
@@ -32,6 +36,8 @@ def projections(namespace: str) -> list[Projection]:
 @dataclass(frozen=True)
 class Handlers:
     inbox: InboxService
+    webhooks: WebhookHandlers
+    contacts: ContactHandlers
 
 
 def build_app(
@@ -42,7 +48,11 @@ def build_app(
     assert isinstance(inbox, Inbox)
 
     def handlers(pool: asyncpg.Pool, store: EventStore) -> Handlers:
-        return Handlers(inbox=InboxService(pool, store, inbox))
+        return Handlers(
+            inbox=InboxService(pool, store, inbox),
+            webhooks=WebhookHandlers(store),
+            contacts=ContactHandlers(Repository(store, full_catalog())),
+        )
 
     spec = ServiceSpec(
         service=SERVICE,

@@ -23,7 +23,7 @@ from tests.integration.notify.conftest import (
     delivery_row,
     worker,
 )
-from tests.integration.notify.receivers import Mailbox, free_port, smtp_server
+from tests.support.receivers import Mailbox, free_port, smtp_server
 
 NIP = "199001012015031001"
 NewEvent = Callable[[], Awaitable[Envelope]]

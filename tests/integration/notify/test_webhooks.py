@@ -25,7 +25,7 @@ from tests.integration.notify.conftest import (
     delivery_row,
     worker,
 )
-from tests.integration.notify.receivers import WebhookReceiver, serving
+from tests.support.receivers import WebhookReceiver, serving
 
 PREDIKAT = "kinerja.appraisal.predikat-determined"
 ADMIN = Identity.from_subject("admin:a")

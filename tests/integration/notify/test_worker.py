@@ -34,7 +34,7 @@ from tests.integration.notify.conftest import (
     delivery_row,
     worker,
 )
-from tests.integration.notify.receivers import WebhookReceiver, serving
+from tests.support.receivers import WebhookReceiver, serving
 
 NewEvent = Callable[[], Awaitable[Envelope]]
 ADMIN = Identity.from_subject("admin:a")
