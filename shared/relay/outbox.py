@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
-from shared.events.kafka_binding import to_record
+from shared.events.kafka_binding import Record, to_record
 from shared.observability.metrics import RELAY_LAG_EVENTS, RELAY_LAG_SECONDS, RELAY_PUBLISHED
 from shared.relay.topics import TopicSpec, ensure_topics, service_topic
 from shared.store.db import Connection
@@ -23,6 +25,8 @@ from shared.store.event_store import START, EventStore, Position, StoredEvent
 
 log = structlog.get_logger(__name__)
 LAG_COUNT_CAP = 1_000_000  # counting further would cost more than the number is worth
+# a whole round of a partition in one record batch, well under the broker's 1 MiB per batch
+MAX_BATCH_BYTES = 768 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,7 @@ class OutboxRelay:
     async def _publish(
         self, connection: Connection, producer: AIOKafkaProducer, batch: list[StoredEvent]
     ) -> Position:
-        sent = []
-        for stored in batch:
-            record = to_record(stored.envelope)
-            sent.append(
-                await producer.send(self.topic, record.value, record.key, headers=record.headers)
-            )
+        sent = await self._send([to_record(stored.envelope) for stored in batch], producer)
         await asyncio.gather(*sent)  # every broker acknowledgement (acks=all) before moving on
         checkpoint = batch[-1].position
         await connection.execute(
@@ -102,6 +101,34 @@ class OutboxRelay:
         )
         RELAY_PUBLISHED.labels(self.store.service, self.topic).inc(len(batch))
         return checkpoint
+
+    async def _send(
+        self, records: list[Record], producer: AIOKafkaProducer
+    ) -> list[asyncio.Future[object]]:
+        """Records in record batches built here, one per partition and round, rather than one
+        `send` each: a third of the relay's work per event, and far fewer produce requests for
+        the broker. Partitions are chosen as `send` chooses them (the key's murmur2, so one
+        NIP stays on one partition), and a partition's batches queue in order."""
+        partitions = sorted(await producer.partitions_for(self.topic))
+        partition_of: dict[bytes, int] = {}
+        open_batches: dict[int, BatchBuilder] = {}
+        sent = []
+        for record in records:
+            partition = partition_of.get(record.key)
+            if partition is None:
+                partition = partition_of[record.key] = PARTITIONER(
+                    record.key, partitions, partitions
+                )
+            builder = open_batches.get(partition)
+            if builder is None or not _append(builder, record):
+                if builder is not None:  # full: it goes, and the record opens the next one
+                    sent.append(await producer.send_batch(builder, self.topic, partition=partition))
+                builder = open_batches[partition] = producer.create_batch()
+                if not _append(builder, record):
+                    raise ValueError(f"an event of {record.key!r} does not fit in a record batch")
+        for partition, builder in open_batches.items():
+            sent.append(await producer.send_batch(builder, self.topic, partition=partition))
+        return sent
 
     async def _checkpoint(self, connection: Connection) -> Position:
         row = await connection.fetchrow(
@@ -154,9 +181,21 @@ class OutboxRelay:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
+            max_batch_size=MAX_BATCH_BYTES,
         )
         await producer.start()
         try:
             yield producer
         finally:
             await producer.stop()
+
+
+PARTITIONER = DefaultPartitioner()
+
+
+def _append(builder: BatchBuilder, record: Record) -> bool:
+    """False when the batch is full."""
+    appended = builder.append(
+        timestamp=None, key=record.key, value=record.value, headers=record.headers
+    )
+    return appended is not None

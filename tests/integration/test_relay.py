@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.relay.outbox import OutboxRelay
+from shared.relay.topics import TopicSpec, ensure_topics, topic_partitions
 from shared.store.event_store import EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import first_seen_versions, read_topic
@@ -98,6 +100,52 @@ async def test_published_messages_are_keyed_by_nip_and_lag_drains_to_zero(
 
         assert seen.subject == "198001012005011001"
         assert (await relay.lag(connection)).events == 0
+
+
+async def test_each_nip_goes_to_the_partition_a_plain_producer_send_would_choose(
+    store: EventStore, kafka_bootstrap_servers: str
+) -> None:
+    """The relay builds its own record batches; a NIP must still land where any Kafka
+    client's default partitioner puts that key, or keyed joins with other topics break."""
+    nips = [f"1990010120150310{n:02d}" for n in range(40)]
+    for n, nip in enumerate(nips):
+        await store.append(
+            f"p-{n}", 0, [TargetSet(indicator="a", target=n)], subject=nip, context=context()
+        )
+    relay = OutboxRelay(store, kafka_bootstrap_servers, partitions=6, batch_size=7)
+    async with running(relay):
+        relayed = await partitions_of_keys(kafka_bootstrap_servers, relay.topic, len(nips))
+
+    reference = f"{relay.topic}.reference"
+    await ensure_topics(kafka_bootstrap_servers, [TopicSpec(reference, 6, 1)])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for nip in nips:
+            await producer.send_and_wait(reference, b"{}", nip.encode())
+    finally:
+        await producer.stop()
+    assert relayed == await partitions_of_keys(kafka_bootstrap_servers, reference, len(nips))
+    assert len(set(relayed.values())) > 1
+
+
+async def partitions_of_keys(bootstrap: str, topic: str, count: int) -> dict[bytes, int]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    found: dict[bytes, int] = {}
+    try:
+        partitions = await topic_partitions(bootstrap, [topic])
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        async with asyncio.timeout(60):
+            while len(found) < count:
+                for messages in (await consumer.getmany(timeout_ms=200)).values():
+                    found |= {m.key: m.partition for m in messages if m.key is not None}
+    finally:
+        await consumer.stop()
+    return found
 
 
 def start_relay(
