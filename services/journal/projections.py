@@ -106,32 +106,29 @@ class JournalEntries(Projection):
 
 
 async def _insert_entries(db: Connection, run: list[tuple[EntryRecorded, Envelope]]) -> None:
+    """New entries and their first versions in one statement: each value sent and each
+    evidence parsed once."""
     if not run:
         return
-    columns = list(zip(*(_entry_row(e, event) for e, event in run), strict=True))
     await db.execute(
-        "INSERT INTO entries (entry_id, nip, skp_id, rhk_id, indicator_id, year, date,"
-        " description, realised_value, realised_text, evidence, recorded_at)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::int[], $7::date[], $8::text[], $9::float8[], $10::text[], $11::jsonb[],"
-        " $12::timestamptz[])",
-        *columns,
+        "WITH recorded AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+        " $5::text[], $6::date[], $7::text[], $8::float8[], $9::text[], $10::jsonb[],"
+        " $11::timestamptz[], $12::text[]) AS r(entry_id, nip, skp_id, rhk_id, indicator_id,"
+        " date, description, realised_value, realised_text, evidence, recorded_at, actor)),"
+        " entry AS (INSERT INTO entries (entry_id, nip, skp_id, rhk_id, indicator_id, year,"
+        " date, description, realised_value, realised_text, evidence, recorded_at)"
+        " SELECT entry_id, nip, skp_id, rhk_id, indicator_id, extract(year FROM date), date,"
+        " description, realised_value, realised_text, evidence, recorded_at FROM recorded)"
+        " INSERT INTO entry_versions SELECT entry_id, 1, date, description, realised_value,"
+        " realised_text, evidence, recorded_at, actor FROM recorded",
+        *zip(*(_entry_row(e, event) for e, event in run), strict=True),
     )
-    await db.execute(
-        "INSERT INTO entry_versions SELECT entry_id, 1, date, description, realised_value,"
-        " realised_text, evidence, recorded_at, actor FROM unnest($1::text[], $2::date[],"
-        " $3::text[], $4::float8[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[])"
-        " AS v(entry_id, date, description, realised_value, realised_text, evidence,"
-        " recorded_at, actor)",
-        columns[0], columns[6], columns[7], columns[8], columns[9], columns[10], columns[11],
-        [event.actor for _, event in run],
-    )  # fmt: skip
 
 
 def _entry_row(e: EntryRecorded, event: Envelope) -> tuple[object, ...]:
     return (
-        e.entry_id, e.nip, e.skp_id, e.rhk_id, e.indicator_id, e.date.year, e.date,
-        e.description, e.realised_value, e.realised_text, _json(e.evidence), event.recorded_at,
+        e.entry_id, e.nip, e.skp_id, e.rhk_id, e.indicator_id, e.date, e.description,
+        e.realised_value, e.realised_text, _json(e.evidence), event.recorded_at, event.actor,
     )  # fmt: skip
 
 
