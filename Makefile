@@ -1,6 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Each installs what it needs first.
 PYTHON := .venv/bin/python
 STACK := $(PYTHON) -m deploy.local.stack
+SYSTEM := $(PYTHON) -m deploy.local.system
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint down status bench schemas
@@ -8,9 +9,9 @@ PYTEST_ARGS ?=
 install:
 	@bash deploy/local/bootstrap.sh
 
-## run the system: the local stack (the services join it as they are built)
+## run the system: the local stack, the four services, a sample agency's first quarter
 run: install
-	@$(STACK) up
+	@$(SYSTEM) up
 
 ## run the test suite against a real Kafka and PostgreSQL (found or started by the fixtures)
 test: install
@@ -22,10 +23,10 @@ lint: install
 	@$(PYTHON) -m mypy .
 
 down:
-	@$(STACK) down
+	@$(SYSTEM) down
 
 status:
-	@$(STACK) status
+	@$(SYSTEM) status
 
 ## benchmarks of the event-sourcing kit against its baselines (see tests/bench/README.md)
 bench: install
