@@ -34,6 +34,8 @@ def missing_packages() -> list[str]:
         missing.append("maven")
     if postgres_bindir() is None:
         missing.append("postgresql")
+    if shutil.which("kcat") is None:
+        missing.append("kcat")  # the plain Kafka client the tests read our topics with
     return missing
 
 
