@@ -1,0 +1,63 @@
+"""Migrate a service's schema without serving it:
+
+    python -m shared.migrate --service journal
+    python -m shared.migrate --all
+
+The steps are the ones the service takes at start-up (its event store, its idempotency keys,
+the live schemas of its read models), run by entering and leaving the service app's own
+lifespan, so a migration Job and a starting service can never disagree. Kubernetes runs it
+before an upgrade rolls any pod; compose runs it once before the services start.
+"""
+
+import asyncio
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+import typer
+from fastapi import FastAPI
+
+from shared.config import KinerjaSettings
+from shared.observability.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+SERVICES = Path(__file__).parent.parent / "services"
+SERVICE = typer.Option(None, "--service", help="a service to migrate (repeatable)")
+
+
+def service_names() -> list[str]:
+    """The services with an app to build: each `services/<name>/entrypoints/app.py`."""
+    return sorted(app.parent.parent.name for app in SERVICES.glob("*/entrypoints/app.py"))
+
+
+def service_app(service: str, settings: KinerjaSettings) -> FastAPI:
+    # imported by name: the kit knows no service, as it loads projections by name
+    module = importlib.import_module(f"services.{service}.entrypoints.app")
+    build_app: Callable[[KinerjaSettings], FastAPI] = module.build_app
+    return build_app(settings)
+
+
+async def migrate(service: str, settings: KinerjaSettings) -> None:
+    app = service_app(service, settings)
+    async with app.router.lifespan_context(app):
+        log.info("migrate.done", service=service)
+
+
+def main(
+    service: list[str] | None = SERVICE,
+    every: bool = typer.Option(False, "--all", help="every service in one database (compose)"),
+) -> None:
+    """Bring the services' schemas up to date, then exit; a failure exits non-zero."""
+    known = service_names()
+    chosen = known if every else service or []
+    if not chosen or any(name not in known for name in chosen):
+        raise typer.BadParameter(f"name --service from {', '.join(known)}, or --all")
+    settings = KinerjaSettings()
+    configure_logging("migrate", settings.log_level, settings.log_json)
+    for name in chosen:
+        asyncio.run(migrate(name, settings))
+
+
+if __name__ == "__main__":
+    typer.run(main)
