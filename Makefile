@@ -4,7 +4,7 @@ STACK := $(PYTHON) -m deploy.local.stack
 SYSTEM := $(PYTHON) -m deploy.local.system
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint down status bench schemas
+.PHONY: install run test lint down status bench schemas helm deploy-check k8s-summary
 
 install:
 	@bash deploy/local/bootstrap.sh
@@ -32,6 +32,20 @@ status:
 bench: install
 	@$(PYTHON) -m tests.bench $(BENCH_ARGS)
 
-## regenerate the JSON Schemas of the event catalog (a test fails while they are stale)
+## regenerate the published contracts: JSON Schemas, AsyncAPI, each service's OpenAPI (tests fail while stale)
 schemas: install
 	@$(PYTHON) -m shared.contracts.schemas
+	@$(PYTHON) -m shared.contracts.asyncapi
+	@$(PYTHON) -m shared.contracts.openapi
+
+## the pinned helm, built once from the Go module proxy into .cache/tools (deploy/k8s/install-helm.sh)
+helm:
+	@bash deploy/k8s/install-helm.sh
+
+## the offline checks of the image, compose file and Helm chart (tests/deploy)
+deploy-check: install
+	@$(PYTHON) -m pytest tests/deploy -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## replicas, partitions and resources of the chart rendered with VALUES (SIZING.md quotes it)
+k8s-summary: install
+	@$(PYTHON) -m tests.deploy.chart $(VALUES)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs to run and test Kinerja, idempotent and quick when present:
 # uv, the locked Python environment (.venv), Debian's java/maven/postgresql if missing, the
-# Kafka jars from Maven Central.
+# Kafka jars from Maven Central, and a pinned helm (built with Go, cached in .cache/tools).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -20,3 +20,9 @@ fi
 # --frozen: exactly the versions in uv.lock, never a fresh resolution
 UV_PYTHON_DOWNLOADS=never "$PYTHON" -m uv sync --frozen --quiet --python "$PYTHON"
 .venv/bin/python -m deploy.local.stack install
+# helm for the deployment checks (tests/deploy): built once from the Go module proxy, then cached
+if command -v go >/dev/null; then
+    bash deploy/k8s/install-helm.sh >/dev/null
+else
+    echo "bootstrap: go not found, so no helm: tests/deploy skips (under CI it fails)" >&2
+fi
