@@ -65,7 +65,8 @@ class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
 
 
 def _mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    keys = [loader.construct_object(key) for key, _ in node.value]
+    merge = "tag:yaml.org,2002:merge"  # `<<: *anchor` brings keys that explicit ones override
+    keys = [loader.construct_object(key) for key, _ in node.value if key.tag != merge]
     twice = {key for key in keys if keys.count(key) > 1}
     if twice:
         raise yaml.constructor.ConstructorError(None, None, f"{twice} twice", node.start_mark)
