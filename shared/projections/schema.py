@@ -1,6 +1,8 @@
 """The projection's schema: its own tables plus the runner's bookkeeping, side by side, so a
 read-model change and the progress that caused it commit in one transaction."""
 
+import weakref
+
 from shared.projections.projection import Projection
 from shared.store.db import Connection
 from shared.store.migrations import quote_identifier
@@ -37,7 +39,7 @@ CREATE TABLE _parked (
 async def create_schema(db: Connection, projection: Projection, schema: str) -> None:
     quoted = quote_identifier(schema)
     await db.execute(f"CREATE SCHEMA {quoted}")
-    await db.execute(f"SET LOCAL search_path TO {quoted}")
+    await use_schema(db, schema)
     await db.execute(BOOKKEEPING)
     await db.execute(projection.tables)
 
@@ -53,5 +55,20 @@ async def ensure_live_schema(db: Connection, projection: Projection) -> None:
             await create_schema(db, projection, projection.schema())
 
 
+# the schema each connection last applied in: see use_schema
+_SCHEMA_OF: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+
+
 async def use_schema(db: Connection, schema: str) -> None:
+    """Name the projection's tables without their schema, for the rest of the transaction.
+
+    asyncpg keeps prepared statements per connection by their text, with the parameter types
+    of the tables the search path named when they were prepared. Two projections may send
+    the same text for tables of their own (`INSERT INTO assignments ...`); on a connection
+    that moves from one projection's schema to another's, the cached statement would encode
+    the parameters for the other table. So the cache is dropped on such a move."""
+    raw = getattr(db, "_con", db)  # a pooled connection's own connection outlives the proxy
+    if _SCHEMA_OF.get(raw, schema) != schema:
+        await db.reload_schema_state()
+    _SCHEMA_OF[raw] = schema
     await db.execute(f"SET LOCAL search_path TO {quote_identifier(schema)}")

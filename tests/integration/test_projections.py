@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 import asyncpg
 import pytest
@@ -19,8 +20,10 @@ from shared.events.kafka_binding import to_record
 from shared.projections.redrive import redrive
 from shared.projections.replay import replay
 from shared.projections.runner import ProjectionRunner
+from shared.projections.schema import use_schema
 from shared.relay.outbox import OutboxRelay
 from shared.relay.topics import dead_letter_topic
+from shared.store.db import create_pool
 from shared.store.event_store import START, EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import read_topic
@@ -302,3 +305,27 @@ async def test_replay_rebuilds_an_equal_read_model_while_the_live_one_keeps_serv
     assert report.messages >= 200
     assert set(before) < set(expected)
     assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 206
+
+
+async def test_one_connection_applies_two_projections_whose_statements_read_alike(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    # the same text, a table of each projection's own, their columns in another order: as
+    # targets.board and journal.targets both `INSERT INTO assignments VALUES ($1, $2, $3)`
+    tag = uuid.uuid4().hex[:8]
+    tables = {f"alike_a_{tag}": "nip text, since date", f"alike_b_{tag}": "since date, nip text"}
+    rows = [("199001012015031001", date(2026, 1, 1)), (date(2026, 1, 1), "199001012015031001")]
+    for schema, columns in tables.items():
+        await pool.execute(f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".t ({columns})')
+    one_connection = await create_pool(database_url, max_size=1)
+    try:
+        async with one_connection.acquire() as db:
+            for schema, row in zip(tables, rows, strict=True):
+                async with db.transaction():
+                    await use_schema(db, schema)
+                    await db.execute("INSERT INTO t VALUES ($1, $2)", *row)
+    finally:
+        await one_connection.close()
+    for schema in tables:
+        assert await pool.fetchval(f'SELECT count(*) FROM "{schema}".t') == 1
+        await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
