@@ -46,7 +46,10 @@ class TargetsBoard(Projection):
     );
     CREATE TABLE rhk (
         rhk_id text PRIMARY KEY, skp_id text NOT NULL, text text NOT NULL, kind text NOT NULL,
-        parent_rhk_id text, perspective text, indicators jsonb NOT NULL, position bigserial
+        parent_rhk_id text, perspective text, indicators jsonb NOT NULL,
+        -- the stream version that added it: the order within an SKP, and the same in a
+        -- replay (a sequence would number RHK in whatever order partitions interleave)
+        position bigint NOT NULL
     );
     CREATE INDEX rhk_of_skp ON rhk (skp_id);
     CREATE INDEX rhk_by_parent ON rhk (parent_rhk_id);
@@ -90,7 +93,7 @@ class TargetsBoard(Projection):
             case RhkAdded() | RhkChanged() as e:
                 await db.execute(
                     "INSERT INTO rhk (rhk_id, skp_id, text, kind, parent_rhk_id, perspective,"
-                    " indicators) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+                    " indicators, position) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)"
                     " ON CONFLICT (rhk_id) DO UPDATE SET text = EXCLUDED.text,"
                     " kind = EXCLUDED.kind, parent_rhk_id = EXCLUDED.parent_rhk_id,"
                     " perspective = EXCLUDED.perspective,"
@@ -98,6 +101,7 @@ class TargetsBoard(Projection):
                     e.rhk_id, e.skp_id, e.text, e.kind.value, e.parent_rhk_id,
                     e.perspective.value if e.perspective else None,
                     orjson.dumps([i.model_dump(mode="json") for i in e.indicators]).decode(),
+                    event.stream_version,
                 )  # fmt: skip
             case RhkRemoved() as e:
                 await db.execute("DELETE FROM rhk WHERE rhk_id = $1", e.rhk_id)
