@@ -23,6 +23,8 @@ from shared.projections.dead_letters import send_dead_letters
 from shared.relay.topics import TopicSpec, ensure_topics, service_topic
 from shared.store.event_store import CommandContext, EventStore
 
+NIP = "199001012015031001"
+
 
 async def kinerja(env: dict[str, str], *arguments: str) -> Result:
     """The command as a shell runs it, on a thread of its own: it runs its own event loop."""
@@ -205,8 +207,11 @@ def unused_nip() -> str:
 @pytest.mark.parametrize(
     ("command", "away", "said"),
     [
+        (["history", "--nip", NIP], "database", "history: cannot reach the database at"),
+        (["export", "--year", "2026"], "database", "export: cannot reach the database at"),
         (["dlq", "list"], "database", "dlq list: cannot reach the database at"),
         (["status"], "database", "status: cannot reach the database at"),
+        (["verify", "--no-topics"], "database", "verify: could not run: cannot reach the database"),
         (["replay", "targets.board"], "kafka", "replay: could not run: KafkaConnectionError"),
         (["dlq", "redrive", "all"], "kafka", "dlq redrive: could not run: KafkaConnectionError"),
         (["status"], "kafka", "status: cannot reach Kafka at 127.0.0.1:1"),

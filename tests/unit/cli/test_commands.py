@@ -10,7 +10,7 @@ from shared.http.auth import JwtSettings, verify_token
 
 NIP = "199001012015031001"
 COMMANDS = [
-    ["token"], ["import-roster"], ["replay"],
+    ["token"], ["import-roster"], ["replay"], ["verify"], ["history"], ["export"],
     ["dlq"], ["dlq", "list"], ["dlq", "redrive"], ["status"],
 ]  # fmt: skip
 runner = CliRunner()
@@ -20,7 +20,8 @@ def test_kinerja_help_names_every_command() -> None:
     answer = runner.invoke(app, ["--help"])
 
     assert answer.exit_code == 0, answer.output
-    for command in ("token", "import-roster", "replay", "dlq", "status"):
+    for command in ("token", "import-roster", "replay", "verify", "history", "export", "dlq",
+                    "status"):  # fmt: skip
         assert command in answer.stdout
 
 
@@ -61,6 +62,9 @@ def test_the_token_is_signed_with_the_configured_secret() -> None:
     ("arguments", "said"),
     [
         (["token", "bob"], "token: the subject is an 18-digit NIP"),
+        (["history", "--nip", "1990"], "history: --nip 1990: a NIP is 18 digits"),
+        (["history", "--nip", "199013012015031001"], "a real birth date"),
+        (["history", "--nip", NIP, "--as-of", "yesterday"], "is not an ISO 8601 date or time"),
         (["dlq", "redrive", "no.such", "--bootstrap-servers", "127.0.0.1:1"],
          "no projection named 'no.such'; there are: targets.board"),
     ],
