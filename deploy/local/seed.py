@@ -68,10 +68,18 @@ class Api:
             digest = hashlib.sha256(f"{method} {path} {who} {body}".encode()).hexdigest()[:32]
             headers["Idempotency-Key"] = f"seed-{digest}"
         for _ in range(300):
-            response = await self.clients[service].request(method, path, json=body, headers=headers)
+            try:
+                response = await self.clients[service].request(
+                    method, path, json=body, headers=headers
+                )
+            except httpx.TransportError:  # a service restarting: the same key, again
+                await asyncio.sleep(0.2)
+                continue
             if response.status_code != 409 or "not-yet-seen" not in response.text:
                 break
             await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError(f"{service} {method} {path}: no answer in a minute")
         if response.status_code not in (200, 201):
             raise RuntimeError(f"{service} {method} {path}: {response.status_code} {response.text}")
         answer: dict[str, Any] = response.json() if response.content else {}

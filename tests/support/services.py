@@ -8,7 +8,8 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,14 +22,29 @@ from tests.support.metrics import free_port
 Answer = Callable[[], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Running:
     urls: dict[str, str]
     namespace: str
     env: dict[str, str]  # of the processes: for a command run beside them
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def topic(self, service: str) -> str:
         return f"{self.namespace}.{service}.v1"
+
+    def start(self, name: str) -> None:
+        """Its output goes to `$KINERJA_E2E_LOGS/<name>.log` when that folder is set."""
+        logs = os.environ.get("KINERJA_E2E_LOGS")
+        out = Path(logs, f"{name}.log").open("ab") if logs else subprocess.DEVNULL
+        self.processes[name] = subprocess.Popen(
+            self.commands[name], env=self.env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown, no flush, as a crashed node."""
+        self.processes[name].kill()
+        self.processes[name].wait(timeout=30)
 
 
 @contextmanager
@@ -51,19 +67,21 @@ def running_services(
     }
     flags = {spec.split()[0]: spec.split()[1:] for spec in services}
     ports = {name: free_port() for name in flags}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}", "--port", str(port), *flags[name]],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for name, port in ports.items()
-    ]
+    running = Running(
+        {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+        namespace,
+        env,
+        {
+            name: [sys.executable, "-m", f"services.{name}", "--port", str(port), *flags[name]]
+            for name, port in ports.items()
+        },
+    )
+    for name in flags:
+        running.start(name)
     try:
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        yield Running(urls, namespace, env)
+        yield running
     finally:
+        processes = list(running.processes.values())
         for process in processes:
             process.send_signal(signal.SIGTERM)
         assert [p.wait(timeout=30) for p in processes] == [0] * len(processes)
