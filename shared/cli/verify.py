@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from shared.cli.audit_file import EVENT, EXPORT, HEAD, Record, envelope_of, read
-from shared.cli.common import SERVICES, BootstrapServers, DatabaseUrl, progress_bar
+from shared.cli.common import SERVICES, BootstrapServers, DatabaseUrl, Namespace, progress_bar
 from shared.store.migrations import quote_identifier
 from shared.verification import Audit, Break, Kind, StreamChain, head_breaks
 from shared.verification.cli import BROKEN, CLEAN, line, summary
@@ -130,7 +130,7 @@ def verify(
     ] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="check the stores")] = True,
     topics: Annotated[
-        bool, typer.Option("--topics/--no-topics", help="check the topics kinerja.<service>.v1")
+        bool, typer.Option("--topics/--no-topics", help="check the topics <namespace>.<service>.v1")
     ] = True,
     export: Annotated[
         Path | None,
@@ -145,6 +145,7 @@ def verify(
     ] = None,
     database_url: DatabaseUrl = None,
     bootstrap_servers: BootstrapServers = None,
+    namespace: Namespace = None,
 ) -> None:
     """Check that every event stream's sha256 chain is whole: nothing edited, deleted,
     reordered or forged. Exit 0: whole; 1: a break (each printed with its stream and
@@ -162,4 +163,5 @@ def verify(
         bootstrap_servers=bootstrap_servers,
         store=store,
         topics=topics,
+        namespace=namespace,
     )

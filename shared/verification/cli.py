@@ -84,6 +84,10 @@ def verify(
     ] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="check the store")] = True,
     topics: Annotated[bool, typer.Option("--topics/--no-topics", help="check the topic")] = True,
+    namespace: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="topic namespace (default: $KINERJA_TOPIC_NAMESPACE)"),
+    ] = None,
 ) -> None:
     """Check that every event stream's sha256 chain is whole, in the store and on its topic."""
     # aiokafka logs each failed connection; the one-line reason below says it once
@@ -91,7 +95,9 @@ def verify(
     if not (store or topics):
         raise typer.BadParameter("nothing to check: --no-store and --no-topics together")
     audits = _walk_or_exit(
-        lambda: _sources(service, database_url, bootstrap_servers, store=store, topics=topics)
+        lambda: _sources(
+            service, (database_url, bootstrap_servers, namespace), store=store, topics=topics
+        )
     )
     total = Audit(
         [b for audit in audits for b in audit.breaks],
@@ -112,22 +118,30 @@ def _service_name(name: str) -> str:
 
 def _sources(
     services: list[str],
-    database_url: str | None,
-    bootstrap_servers: str | None,
+    where: tuple[str | None, str | None, str | None],
     *,
     store: bool,
     topics: bool,
 ) -> list[Source]:
-    if database_url is None or bootstrap_servers is None:
+    """`where`: the database, the brokers and the topic namespace, each from the settings
+    when not given."""
+    defaults = ("", "", "")
+    if None in where:
         settings = KinerjaSettings()
-        database_url = database_url or str(settings.database_url)
-        bootstrap_servers = bootstrap_servers or settings.kafka_bootstrap_servers
+        defaults = (
+            str(settings.database_url),
+            settings.kafka_bootstrap_servers,
+            settings.topic_namespace,
+        )
+    database_url, bootstrap_servers, namespace = (
+        given or default for given, default in zip(where, defaults, strict=True)
+    )
     sources = []
     for service in services:
         if store:
             sources.append(Source(f"store {service}", partial(_store, database_url, service)))
         if topics:
-            topic = service_topic(service)
+            topic = service_topic(service, namespace)
             sources.append(Source(f"topic {topic}", partial(_topic, bootstrap_servers, topic)))
     return sources
 
