@@ -7,10 +7,12 @@ applied twice, and every projection replayed from the topics equals its live tab
 
 import asyncio
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -51,7 +53,11 @@ def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Runnin
 
 
 async def test_a_year_survives_a_killed_service_and_a_stopped_broker(
-    services: Running, broker: Broker, pool: asyncpg.Pool, kafka_bootstrap_servers: str
+    services: Running,
+    broker: Broker,
+    pool: asyncpg.Pool,
+    kafka_bootstrap_servers: str,
+    tmp_path: Path,
 ) -> None:
     async with Api(services.urls) as api:
         for client in api.clients.values():
@@ -82,6 +88,7 @@ async def test_a_year_survives_a_killed_service_and_a_stopped_broker(
 
     await _nothing_lost(services, pool, kafka_bootstrap_servers)
     await _nothing_doubled(pool)
+    await asyncio.to_thread(_exported_and_verified, services, tmp_path)
     for projection in [
         *targets_projections(services.namespace), *journal_projections(services.namespace),
         *appraisal_projections(services.namespace), *notify_projections(services.namespace),
@@ -132,6 +139,23 @@ async def _nothing_lost(services: Running, pool: asyncpg.Pool, bootstrap: str) -
         read = partial(asyncio.to_thread, _kcat_event_ids, bootstrap, services.topic(service))
         seen = await until(read, partial(set[str].issubset, stored), seconds=120)
         assert seen == stored, service  # and nothing on the topic that the store lacks
+
+
+def _exported_and_verified(services: Running, folder: Path) -> None:
+    """What an auditor runs: the year exported with its hashes; every chain whole in the
+    stores, on the topics, and in the export file."""
+    exported = folder / f"kinerja-{YEAR}.jsonl"
+    kinerja = [sys.executable, "-m", "shared.cli"]
+    for command in (
+        ["export", "--year", str(YEAR), "--format", "jsonl", "--output", str(exported)],
+        ["verify", "--namespace", services.namespace],
+        ["verify", "--export", str(exported)],
+    ):
+        done = subprocess.run(
+            [*kinerja, *command], env=services.env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert exported.stat().st_size > 0
 
 
 def _kcat_event_ids(bootstrap: str, topic: str) -> set[str]:
