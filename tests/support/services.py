@@ -36,10 +36,10 @@ class Running:
     def start(self, name: str) -> None:
         """Its output goes to `$KINERJA_E2E_LOGS/<name>.log` when that folder is set."""
         logs = os.environ.get("KINERJA_E2E_LOGS")
-        out = Path(logs, f"{name}.log").open("ab") if logs else subprocess.DEVNULL
-        self.processes[name] = subprocess.Popen(
-            self.commands[name], env=self.env, stdout=out, stderr=subprocess.STDOUT
-        )
+        with Path(logs, f"{name}.log").open("ab") if logs else open(os.devnull, "wb") as out:
+            self.processes[name] = subprocess.Popen(
+                self.commands[name], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def kill(self, name: str) -> None:
         """SIGKILL: no shutdown, no flush, as a crashed node."""
