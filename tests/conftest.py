@@ -1,6 +1,7 @@
 """Session fixtures: the real Kafka broker and PostgreSQL server, and the test markers."""
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
@@ -102,3 +103,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+@pytest.fixture(autouse=True)
+def _library_log_levels() -> Iterator[None]:
+    """Commands run in process (the CLI's tests) quieten aiokafka for good; the next test
+    gets the level back."""
+    quieted = logging.getLogger("aiokafka")
+    level = quieted.level
+    yield
+    quieted.setLevel(level)
