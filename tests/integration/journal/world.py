@@ -71,6 +71,15 @@ async def running_world(pool: asyncpg.Pool, kafka_bootstrap_servers: str) -> Asy
     stop = asyncio.Event()
     tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
     try:
+        async with asyncio.timeout(60):  # the read models' tables exist before anyone reads them
+            while (
+                await pool.fetchval(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = ANY($1::text[])",
+                    [view.schema(), read_model.schema()],
+                )
+                < 2
+            ):
+                await asyncio.sleep(0.05)
         yield World(targets, journal, read_model, journal_store)
     finally:
         stop.set()
