@@ -1,17 +1,21 @@
 """Run the journal service: its HTTP API and, in the same process, its outbox relay and the
-projection of the targets it decides from.
+projections it keeps (its view of the targets, its read model); or those two beside the API
+in a process of their own (`--workers-apart`), to use a second core.
 
     python -m services.journal [--host 127.0.0.1] [--port 8002] [--no-relay] [--no-projections]
+                               [--workers-apart [--workers-metrics-port PORT]]
 """
 
 import asyncio
 
 import typer
 
+from services.journal import worker_process
 from services.journal.entrypoints.app import SERVICE, build_app, projections
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
+from shared.observability.metrics import serve_metrics
 
 
 def main(
@@ -21,6 +25,17 @@ def main(
     projections_: bool = typer.Option(
         True, "--projections/--no-projections", help="also feed the targets view and read models"
     ),
+    workers_apart: bool = typer.Option(
+        False,
+        envvar="KINERJA_JOURNAL_WORKERS_APART",
+        help="run the relay and projections in a child process, on another core than the API",
+    ),
+    workers_metrics_port: int = typer.Option(
+        0,
+        envvar="KINERJA_JOURNAL_WORKERS_METRICS_PORT",
+        help="with --workers-apart: the child's /metrics (relay and projection lag) on this port",
+    ),
+    worker_of: int = typer.Option(0, hidden=True, help="be the child process of this PID"),
 ) -> None:
     """Serve the journal API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
@@ -28,6 +43,17 @@ def main(
     workers = [process.relay(settings, SERVICE)] if relay else []
     if projections_:
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]
+    if worker_of:
+        serve_metrics(workers_metrics_port)
+        asyncio.run(worker_process.run_alone(workers, worker_of))
+        return
+    if workers_apart and workers:
+        arguments = [
+            "--relay" if relay else "--no-relay",
+            "--projections" if projections_ else "--no-projections",
+            f"--workers-metrics-port={workers_metrics_port}",
+        ]
+        workers = [worker_process.spawned(arguments)]
     asyncio.run(process.serve(build_app(settings), host, port, workers))
 
 

@@ -1,19 +1,35 @@
 """The journal as it runs beside the targets service: it learns of SKPs only from the topic,
-answers 409 (retry) until it has, then records entries, refusing bad ones clearly."""
+answers 409 (retry) until it has, then records entries, refusing bad ones clearly; the same
+with its relay and projections in a worker process of their own, which lives and dies with
+the service."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.metrics import free_port
 from tests.support.services import Running, as_, call, ready, running_services
 
 KEPALA, ANDI, SITI = "197001011995031001", "199001012015031001", "199205152018012002"
 
 
-@pytest.fixture
-def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
+@pytest.fixture(params=["workers-together", "workers-apart"])
+def services(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    kafka_bootstrap_servers: str,
+) -> Iterator[Running]:
+    if request.param == "workers-apart":
+        monkeypatch.setenv("KINERJA_JOURNAL_WORKERS_APART", "true")
     schemas = [
         "targets",
         "journal",
@@ -202,3 +218,56 @@ async def test_entries_wait_for_the_approval_to_reach_the_journal_then_are_check
         for who, query, status in ((SITI, "", 403), (ANDI, "&period=M05", 422)):
             answer = await journal.get(plans + query, headers=as_(who))
             assert answer.status_code == status, answer.text
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGKILL])
+async def test_the_worker_process_ends_with_the_service_however_the_service_ends(
+    ending: signal.Signals, database_url: str, kafka_bootstrap_servers: str
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "KINERJA_DATABASE_URL": database_url,
+        "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+        "KINERJA_TOPIC_NAMESPACE": f"e2e-{uuid.uuid4().hex[:8]}",
+    }
+    service = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "services.journal", "--port", str(port), "--workers-apart"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            await ready(client)
+        [worker] = children(service.pid)
+        service.send_signal(ending)
+        code = await asyncio.wait_for(service.wait(), 30)
+        async with asyncio.timeout(15):  # killed outright, the service leaves an orphan behind
+            while alive(worker):
+                await asyncio.sleep(0.1)
+    finally:
+        if service.returncode is None:
+            service.kill()
+            await service.wait()
+    assert code == (0 if ending == signal.SIGTERM else -signal.SIGKILL)
