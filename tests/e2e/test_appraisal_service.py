@@ -75,7 +75,12 @@ async def test_a_quarter_is_worked_rated_appealed_and_published(
 
     sheet = await until(
         partial(seen, appraisal, f"/worksheets/{ANDI}/{YEAR}/Q1", ANDI),
-        lambda s: s and s["indicators"] and s["indicators"][0]["realised_value"] == 3,
+        lambda s: (
+            s
+            and s["indicators"]
+            and s["indicators"][0]["realised_value"] == 3
+            and s["indicators"][0]["action_plans"]
+        ),  # the plan is recorded after the entries
     )
     assert await call(appraisal, "GET", f"/worksheets/{ANDI}/{YEAR}/Q1", KEPALA) == sheet
     [line] = sheet["indicators"]

@@ -1,19 +1,23 @@
 """Webhooks end to end on real PostgreSQL and a real HTTP receiver on loopback: registered by
 an admin, sent signed, retried until they succeed, disabled when they fail for too long."""
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
+import orjson
 import pytest
 
 from services.notify.delivery.registry import WebhookHandlers
 from services.notify.delivery.webhooks import WebhookSender
 from services.notify.domain.webhook import fingerprint
+from services.notify.projections import ADMINS, Inbox
 from shared.contracts.notify import WebhookDisabled
 from shared.domain.errors import NotAllowed, NotFound, RuleViolation, WrongState
 from shared.domain.identity import Identity
 from shared.events.envelope import Envelope
+from shared.projections.schema import ensure_live_schema, use_schema
 from shared.store.event_store import EventStore
 from tests.integration.notify.conftest import (
     GIVE_UP_AFTER,
@@ -113,6 +117,23 @@ async def test_a_webhook_failing_past_the_give_up_time_is_disabled_once(
     assert (disabled[0].payload["last_error"], disabled[0].actor) == (last_error, "notify:delivery")
     [listed] = await webhooks.list_webhooks(ADMIN)
     assert (listed["state"], listed["last_error"]) == ("DISABLED", last_error)
+    assert await _admins_told(notify_store, disabled[0]) == [("WEBHOOK_DISABLED", url)]
+
+
+async def _admins_told(store: EventStore, disabled: Envelope) -> list[tuple[str, str]]:
+    """What the inbox projection makes of the event: a message to the admins."""
+    inbox = Inbox(ledger_schema=store.service)
+    inbox.name = f"notify.inbox_{uuid.uuid4().hex[:8]}"  # a read model of this test's own
+    async with store.pool.acquire() as db:
+        await ensure_live_schema(db, inbox)
+        async with db.transaction():
+            await use_schema(db, inbox.schema())
+            await inbox.apply_all(db, [disabled])
+        rows = await db.fetch(
+            f'SELECT kind, params FROM "{inbox.schema()}".messages WHERE recipient = $1', ADMINS
+        )
+        await db.execute(f'DROP SCHEMA "{inbox.schema()}" CASCADE')
+    return [(r["kind"], orjson.loads(r["params"])["url"]) for r in rows]
 
 
 async def test_a_connection_refused_is_a_failed_attempt_retried_later(
