@@ -22,13 +22,6 @@ BATCH = 1_000
 CLIENTS = 4
 GOAL = 5_000.0
 KEPALA = "197001011995031001"
-SCHEMAS = [
-    "targets",
-    "journal",
-    "proj_targets_board",
-    "proj_journal_targets",
-    "proj_journal_entries",
-]
 
 
 def nip(n: int) -> str:
@@ -47,7 +40,7 @@ def run(bench: Bench) -> Suite:
     for key, layout, journal in LAYOUTS:
         try:
             services = ["targets", journal]
-            with running_services(services, bench.database_url, bench.kafka, SCHEMAS) as svc:
+            with running_services(services, bench.database_url, bench.kafka) as svc:
                 rate, seconds, cpu = asyncio.run(_measure(svc.urls, bench))
         except Exception as error:
             suite.fail(f"journal batch, {layout}", error)

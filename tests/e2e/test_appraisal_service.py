@@ -44,20 +44,8 @@ SCHEMAS = Path(__file__).parents[2] / "shared" / "contracts" / "schemas"
 
 @pytest.fixture
 def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    schemas = [
-        "targets",
-        "journal",
-        "appraisal",
-        "proj_targets_board",
-        "proj_journal_targets",
-        "proj_journal_entries",
-        "proj_journal_action_plans",
-        "proj_appraisal_targets",
-        "proj_appraisal_journal",
-        "proj_appraisal_results",
-    ]
     with running_services(
-        ["targets", "journal", "appraisal"], database_url, kafka_bootstrap_servers, schemas
+        ["targets", "journal", "appraisal"], database_url, kafka_bootstrap_servers
     ) as running:
         yield running
 

@@ -30,16 +30,7 @@ def services(
 ) -> Iterator[Running]:
     if request.param == "workers-apart":
         monkeypatch.setenv("KINERJA_JOURNAL_WORKERS_APART", "true")
-    schemas = [
-        "targets",
-        "journal",
-        "proj_targets_board",
-        "proj_journal_targets",
-        "proj_journal_entries",
-    ]
-    with running_services(
-        ["targets", "journal"], database_url, kafka_bootstrap_servers, schemas
-    ) as running:
+    with running_services(["targets", "journal"], database_url, kafka_bootstrap_servers) as running:
         yield running
 
 

@@ -33,21 +33,7 @@ SERVICES = ["targets", "journal", "appraisal", "notify --no-reminders"]
 
 @pytest.fixture
 def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    schemas = [
-        "targets",
-        "journal",
-        "appraisal",
-        "notify",
-        "proj_targets_board",
-        "proj_journal_targets",
-        "proj_journal_entries",
-        "proj_journal_action_plans",
-        "proj_appraisal_targets",
-        "proj_appraisal_journal",
-        "proj_appraisal_results",
-        "proj_notify_inbox",
-    ]
-    with running_services(SERVICES, database_url, kafka_bootstrap_servers, schemas) as running:
+    with running_services(SERVICES, database_url, kafka_bootstrap_servers) as running:
         yield running
 
 

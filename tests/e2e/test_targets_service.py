@@ -18,9 +18,7 @@ ANDI, KEPALA = "199001012015031001", "197001011995031001"
 
 @pytest.fixture
 def targets(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    with running_services(
-        ["targets"], database_url, kafka_bootstrap_servers, ["targets", "proj_targets_board"]
-    ) as running:
+    with running_services(["targets"], database_url, kafka_bootstrap_servers) as running:
         yield running
 
 

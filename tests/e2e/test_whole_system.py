@@ -38,17 +38,12 @@ from tests.support.services import Running, ready, running_services, until
 
 YEAR = datetime.now(UTC).year - 1
 SERVICES = ["targets", "journal", "appraisal", "notify --no-reminders"]
-SCHEMAS = [
-    "targets", "journal", "appraisal", "notify", "proj_targets_board", "proj_journal_targets",
-    "proj_journal_entries", "proj_appraisal_targets", "proj_appraisal_journal",
-    "proj_appraisal_results", "proj_notify_inbox",
-]  # fmt: skip
 ATAS, SESUAI = "DI_ATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI"
 
 
 @pytest.fixture
 def services(database_url: str, kafka_bootstrap_servers: str) -> Iterator[Running]:
-    with running_services(SERVICES, database_url, kafka_bootstrap_servers, SCHEMAS) as running:
+    with running_services(SERVICES, database_url, kafka_bootstrap_servers) as running:
         yield running
 
 

@@ -1,6 +1,7 @@
 """Kinerja services as real processes for end-to-end tests, and a client's helpers."""
 
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -47,15 +48,25 @@ class Running:
         self.processes[name].wait(timeout=30)
 
 
+def schemas_of(services: Sequence[str]) -> list[str]:
+    """The schemas the services keep: each one's store, and its projections' read models."""
+    schemas = []
+    for name in services:
+        app = importlib.import_module(f"services.{name}.entrypoints.app")
+        schemas += [name, *(p.schema() for p in app.projections("kinerja"))]
+    return schemas
+
+
 @contextmanager
 def running_services(
-    services: Sequence[str], database_url: str, kafka_bootstrap_servers: str, schemas: Sequence[str]
+    services: Sequence[str], database_url: str, kafka_bootstrap_servers: str
 ) -> Iterator[Running]:
     """Each service as `python -m services.<name>` (API, relay, projections), on a topic
-    namespace of their own, so their topics start empty, as on a new cluster; `schemas` are
-    dropped first so the database starts empty too. Each must stop cleanly on SIGTERM. A
+    namespace of their own, so their topics start empty, as on a new cluster; their schemas
+    are dropped first so the database starts empty too. Each must stop cleanly on SIGTERM. A
     service may carry flags: `"notify --no-reminders"`."""
-    asyncio.run(_drop(database_url, schemas))
+    flags = {spec.split()[0]: spec.split()[1:] for spec in services}
+    asyncio.run(_drop(database_url, schemas_of(list(flags))))
     namespace = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -65,7 +76,6 @@ def running_services(
         "KINERJA_TOPIC_NAMESPACE": namespace,
         "KINERJA_APPRAISAL_CURVE_WATCH_SECONDS": "1",  # judge curves at once, not each 30 s
     }
-    flags = {spec.split()[0]: spec.split()[1:] for spec in services}
     ports = {name: free_port() for name in flags}
     running = Running(
         {name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
