@@ -22,7 +22,6 @@ from shared.contracts.catalog import full_catalog
 from shared.contracts.journal import ActionPlanSet, EntryCorrected, EntryRecorded, Evidence
 from shared.contracts.targets import (
     EmployeeRegistered,
-    PerformanceYearOpened,
     RhkAdded,
     RhkChanged,
     RhkRemoved,
@@ -31,11 +30,11 @@ from shared.contracts.targets import (
     SkpReturned,
     SkpRevisionOpened,
     SkpSubmitted,
-    SupervisorAssigned,
     UnitCreated,
     UnitHeadAppointed,
 )
 from shared.events.envelope import Envelope
+from shared.projections import roster_facts
 from shared.projections.projection import Projection
 from shared.relay.topics import service_topic
 from shared.store.db import Connection
@@ -45,8 +44,9 @@ CATALOG = full_catalog()
 
 class TargetsFacts(Projection):
     name = "appraisal.targets"
-    tables = """
-    CREATE TABLE years (year integer PRIMARY KEY, frequency text NOT NULL, periods jsonb NOT NULL);
+    tables = (
+        roster_facts.TABLES
+        + """
     CREATE TABLE units (code text PRIMARY KEY, name text NOT NULL, parent_code text);
     CREATE TABLE unit_heads (
         code text NOT NULL, effective_from date NOT NULL, head_nip text NOT NULL,
@@ -57,10 +57,6 @@ class TargetsFacts(Projection):
         unit_code text NOT NULL, job_type text NOT NULL
     );
     CREATE INDEX employees_of_unit ON employees (unit_code);
-    CREATE TABLE assignments (
-        nip text NOT NULL, effective_from date NOT NULL, supervisor_nip text NOT NULL,
-        PRIMARY KEY (nip, effective_from)
-    );
     CREATE TABLE skps (
         skp_id text PRIMARY KEY, nip text NOT NULL, year integer NOT NULL,
         approach text NOT NULL, status text NOT NULL, version integer NOT NULL DEFAULT 1,
@@ -79,6 +75,7 @@ class TargetsFacts(Projection):
         PRIMARY KEY (skp_id, indicator_id)
     );
     """
+    )
 
     def __init__(self, namespace: str = "kinerja") -> None:
         self.topics = (service_topic("targets", namespace),)
@@ -87,13 +84,10 @@ class TargetsFacts(Projection):
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:
             return
-        match event.decode(CATALOG):
-            case PerformanceYearOpened() as e:
-                periods = {p.code: [p.starts.isoformat(), p.ends.isoformat()] for p in e.periods}
-                await db.execute(
-                    "INSERT INTO years VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING",
-                    e.year, e.frequency.value, orjson.dumps(periods).decode(),
-                )  # fmt: skip
+        decoded = event.decode(CATALOG)
+        if await roster_facts.apply_roster_fact(db, decoded):
+            return
+        match decoded:
             case UnitCreated() as e:
                 await db.execute(
                     "INSERT INTO units VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -108,11 +102,6 @@ class TargetsFacts(Projection):
                 await db.execute(
                     "INSERT INTO employees VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                     e.nip, e.name, e.position, e.unit_code, e.job_type.value,
-                )  # fmt: skip
-            case SupervisorAssigned() as e:
-                await db.execute(
-                    "INSERT INTO assignments VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    e.nip, e.effective_from, e.supervisor_nip,
                 )  # fmt: skip
             case other:
                 await _apply_skp(db, other, event.stream_version)

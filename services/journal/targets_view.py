@@ -1,20 +1,16 @@
 """The journal's own view of the targets: a projection of `kinerja.targets.v1`, and the
-reads that turn it into the facts its domain checks (SkpView, RaterHistory).
+reads that turn it into the facts its domain checks (SkpView, who rated whom when).
 
 Events of one pegawai arrive in order, but a year's opening travels under another key, so
 periods are joined at read time, never copied when an SKP is first seen.
 """
 
-from datetime import date
-
 import asyncpg
-import orjson
 
-from services.journal.domain.view import IndicatorView, RaterHistory, SkpView
+from services.journal.domain.view import IndicatorView, SkpView
 from shared.contracts.catalog import full_catalog
 from shared.contracts.targets import (
     Approach,
-    PerformanceYearOpened,
     RhkAdded,
     RhkChanged,
     RhkRemoved,
@@ -23,9 +19,10 @@ from shared.contracts.targets import (
     SkpReturned,
     SkpRevisionOpened,
     SkpSubmitted,
-    SupervisorAssigned,
 )
+from shared.domain.dated import DatedHistory
 from shared.events.envelope import Envelope
+from shared.projections import roster_facts
 from shared.projections.projection import Projection
 from shared.relay.topics import service_topic
 from shared.store.db import Connection
@@ -35,8 +32,9 @@ CATALOG = full_catalog()
 
 class TargetsView(Projection):
     name = "journal.targets"
-    tables = """
-    CREATE TABLE years (year integer PRIMARY KEY, periods jsonb NOT NULL);
+    tables = (
+        roster_facts.TABLES
+        + """
     CREATE TABLE skps (
         skp_id text PRIMARY KEY, nip text NOT NULL, year integer NOT NULL,
         approach text NOT NULL, approved boolean NOT NULL DEFAULT false
@@ -45,11 +43,8 @@ class TargetsView(Projection):
         skp_id text NOT NULL, rhk_id text NOT NULL, indicator_id text NOT NULL,
         PRIMARY KEY (skp_id, indicator_id)
     );
-    CREATE TABLE assignments (
-        nip text NOT NULL, effective_from date NOT NULL, supervisor_nip text NOT NULL,
-        PRIMARY KEY (nip, effective_from)
-    );
     """
+    )
 
     def __init__(self, namespace: str = "kinerja") -> None:
         self.topics = (service_topic("targets", namespace),)
@@ -58,13 +53,10 @@ class TargetsView(Projection):
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:
             return
-        match event.decode(CATALOG):
-            case PerformanceYearOpened() as e:
-                periods = {p.code: [p.starts.isoformat(), p.ends.isoformat()] for p in e.periods}
-                await db.execute(
-                    "INSERT INTO years VALUES ($1, $2::jsonb) ON CONFLICT DO NOTHING",
-                    e.year, orjson.dumps(periods).decode(),
-                )  # fmt: skip
+        decoded = event.decode(CATALOG)
+        if await roster_facts.apply_roster_fact(db, decoded):
+            return
+        match decoded:
             case SkpDrafted() as e:
                 await db.execute(
                     "INSERT INTO skps (skp_id, nip, year, approach) VALUES ($1, $2, $3, $4)"
@@ -87,11 +79,6 @@ class TargetsView(Projection):
                 await db.execute("UPDATE skps SET approved = true WHERE skp_id = $1", e.skp_id)
             case SkpSubmitted() | SkpReturned() | SkpRevisionOpened() as e:
                 await db.execute("UPDATE skps SET approved = false WHERE skp_id = $1", e.skp_id)
-            case SupervisorAssigned() as e:
-                await db.execute(
-                    "INSERT INTO assignments VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    e.nip, e.effective_from, e.supervisor_nip,
-                )  # fmt: skip
 
 
 class TargetsViewReader:
@@ -99,7 +86,8 @@ class TargetsViewReader:
 
     def __init__(self, pool: asyncpg.Pool, projection: TargetsView) -> None:
         self.pool = pool
-        self.schema = f'"{projection.schema()}"'
+        self.live = projection.schema()
+        self.schema = f'"{self.live}"'
 
     async def skp(self, skp_id: str) -> SkpView | None:
         """The SKP as far as the journal has seen it; None if it has not seen it at all."""
@@ -116,7 +104,6 @@ class TargetsViewReader:
                 skp_id,
             )
         quantitative = row["approach"] == Approach.KUANTITATIF.value
-        periods = orjson.loads(row["periods"]) if row["periods"] else {}
         return SkpView(
             skp_id=skp_id,
             nip=row["nip"],
@@ -127,15 +114,8 @@ class TargetsViewReader:
                 i["indicator_id"]: IndicatorView(i["indicator_id"], i["rhk_id"], quantitative)
                 for i in indicators
             },
-            periods={
-                code: (date.fromisoformat(a), date.fromisoformat(b))
-                for code, (a, b) in periods.items()
-            },
+            periods=roster_facts.periods_from(row["periods"]),
         )
 
-    async def raters(self, nip: str) -> RaterHistory:
-        rows = await self.pool.fetch(
-            f"SELECT effective_from, supervisor_nip FROM {self.schema}.assignments WHERE nip = $1",
-            nip,
-        )
-        return RaterHistory(tuple((r["effective_from"], r["supervisor_nip"]) for r in rows))
+    async def raters(self, nip: str) -> DatedHistory:
+        return await roster_facts.raters(self.pool, self.live, nip)

@@ -40,6 +40,7 @@ from shared.contracts.targets import (
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import to_structured
 from shared.events.model import DomainEvent
+from shared.projections import roster_facts
 from shared.projections.projection import Projection
 from shared.relay.topics import service_topic
 from shared.store.db import Connection
@@ -58,14 +59,10 @@ class Message:
 
 class Inbox(Projection):
     name = "notify.inbox"
-    tables = """
+    tables = (
+        roster_facts.TABLES
+        + """
     CREATE TABLE employees (nip text PRIMARY KEY, name text NOT NULL, unit_code text NOT NULL);
-    CREATE TABLE assignments (
-        nip text NOT NULL, effective_from date NOT NULL, supervisor_nip text NOT NULL,
-        PRIMARY KEY (nip, effective_from)
-    );
-    CREATE INDEX assignments_of_supervisor ON assignments (supervisor_nip);
-    CREATE TABLE years (year integer PRIMARY KEY, periods jsonb NOT NULL);
     CREATE TABLE skps (
         skp_id text PRIMARY KEY, nip text NOT NULL, year integer NOT NULL, status text NOT NULL
     );
@@ -80,6 +77,7 @@ class Inbox(Projection):
     );
     CREATE INDEX messages_of_recipient ON messages (recipient, created_at DESC);
     """
+    )
 
     def __init__(self, namespace: str = "kinerja", ledger_schema: str = "notify") -> None:
         self.topics = tuple(
@@ -164,19 +162,11 @@ def _curve(event: DistributionJudged) -> Message:
 
 
 async def _roster(db: Connection, event: DomainEvent) -> None:
-    match event:
-        case EmployeeRegistered():
-            await db.execute("INSERT INTO employees VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                             event.nip, event.name, event.unit_code)  # fmt: skip
-        case SupervisorAssigned():
-            await db.execute(
-                "INSERT INTO assignments VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                event.nip, event.effective_from, event.supervisor_nip,
-            )  # fmt: skip
-        case PerformanceYearOpened():
-            periods = {p.code: [p.starts.isoformat(), p.ends.isoformat()] for p in event.periods}
-            await db.execute("INSERT INTO years VALUES ($1, $2::jsonb) ON CONFLICT DO NOTHING",
-                             event.year, orjson.dumps(periods).decode())  # fmt: skip
+    if isinstance(event, EmployeeRegistered):
+        await db.execute("INSERT INTO employees VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                         event.nip, event.name, event.unit_code)  # fmt: skip
+    else:
+        await roster_facts.apply_roster_fact(db, event)
 
 
 async def _skp(db: Connection, event: DomainEvent, envelope: Envelope) -> list[Message]:

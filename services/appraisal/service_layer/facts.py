@@ -11,12 +11,14 @@ from services.appraisal.projections import TargetsFacts
 from shared.contracts.appraisal import ANNUAL
 from shared.domain.dated import DatedHistory
 from shared.domain.errors import NotFound, NotYetSeen
+from shared.projections import roster_facts
 
 
 class FactsReader:
     def __init__(self, pool: asyncpg.Pool, projection: TargetsFacts | None = None) -> None:
         self.pool = pool
-        self.schema = f'"{(projection or TargetsFacts()).schema()}"'
+        self.live = (projection or TargetsFacts()).schema()
+        self.schema = f'"{self.live}"'
 
     async def span(self, year: int, period: str) -> tuple[date, date]:
         """First and last day of a period of a year (ANNUAL: the whole year)."""
@@ -27,11 +29,10 @@ class FactsReader:
             raise NotYetSeen(f"appraisal has not seen performance year {year} opened")
         if period == ANNUAL:
             return date(year, 1, 1), date(year, 12, 31)
-        spans: dict[str, list[str]] = orjson.loads(periods)
+        spans = roster_facts.periods_from(periods)
         if period not in spans:
             raise NotFound(f"{year} has no period {period}; it has {', '.join(spans)} and ANNUAL")
-        first, last = spans[period]
-        return date.fromisoformat(first), date.fromisoformat(last)
+        return spans[period]
 
     async def periods(self, year: int) -> list[str]:
         """The period codes of a year, in order (without ANNUAL)."""
@@ -55,11 +56,7 @@ class FactsReader:
         )
 
     async def raters(self, nip: str) -> DatedHistory:
-        rows = await self.pool.fetch(
-            f"SELECT effective_from, supervisor_nip FROM {self.schema}.assignments WHERE nip = $1",
-            nip,
-        )
-        return DatedHistory(tuple((r["effective_from"], r["supervisor_nip"]) for r in rows))
+        return await roster_facts.raters(self.pool, self.live, nip)
 
     async def heads(self, code: str) -> DatedHistory:
         rows = await self.pool.fetch(

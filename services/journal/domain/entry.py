@@ -4,9 +4,10 @@ date, with its evidence. Corrections are new events; the recorded entry stays.""
 from dataclasses import dataclass
 from datetime import date
 
-from services.journal.domain.view import RaterHistory, SkpView
+from services.journal.domain.view import SkpView
 from shared.contracts.journal import EntryCorrected, EntryRecorded, Evidence, FeedbackGiven
 from shared.domain.aggregate import Aggregate
+from shared.domain.dated import DatedHistory
 from shared.domain.errors import NotAllowed, RuleViolation, WrongState
 from shared.events.model import DomainEvent
 
@@ -74,7 +75,7 @@ class Entry(Aggregate):
             )
         )  # fmt: skip
 
-    def give_feedback(self, actor_nip: str | None, raters: RaterHistory, text: str) -> None:
+    def give_feedback(self, actor_nip: str | None, raters: DatedHistory, text: str) -> None:
         """Only the pejabat penilai of the pegawai on the entry's date answers it."""
         self._check_recorded()
         assert self.current is not None

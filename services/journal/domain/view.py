@@ -25,14 +25,3 @@ class SkpView:
     approved: bool
     indicators: dict[str, IndicatorView] = field(default_factory=dict)
     periods: dict[str, tuple[date, date]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RaterHistory:
-    """Who was the pejabat penilai of one pegawai, from when."""
-
-    assignments: tuple[tuple[date, str], ...] = ()
-
-    def on(self, day: date) -> str | None:
-        begun = [(since, rater) for since, rater in self.assignments if since <= day]
-        return max(begun)[1] if begun else None

@@ -22,7 +22,7 @@ async def check_may_read(view: TargetsViewReader, nip: str, reader: Identity) ->
     """The pegawai, whoever rated them at any time, admins and auditors."""
     if reader.kind in ("admin", "auditor") or reader.nip == nip:
         return
-    raters = {rater for _, rater in (await view.raters(nip)).assignments}
+    raters = (await view.raters(nip)).holders()
     if reader.nip not in raters:
         raise NotAllowed(
             f"only pegawai {nip}, their raters, admins and auditors read their journal"

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import asyncpg
-import orjson
 import structlog
 
 from services.notify.projections import Inbox
 from shared.contracts.notify import ReminderRule, ReminderSent
+from shared.projections import roster_facts
 from shared.store.db import Connection
 from shared.store.errors import ConcurrencyError
 from shared.store.event_store import CommandContext, EventStore
@@ -101,10 +101,7 @@ class _Facts:
     async def years(self, db: Connection) -> list[tuple[int, dict[str, tuple[date, date]]]]:
         found = []
         for row in await db.fetch(f"SELECT year, periods FROM {self.schema}.years ORDER BY year"):
-            periods = {
-                code: (date.fromisoformat(a), date.fromisoformat(b))
-                for code, (a, b) in orjson.loads(row["periods"]).items()
-            }
+            periods = roster_facts.periods_from(row["periods"])
             periods[ANNUAL] = (date(row["year"], 1, 1), date(row["year"], 12, 31))
             found.append((row["year"], periods))
         return found

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from services.journal.domain.action_plan import ActionPlan, plan_id
 from services.journal.domain.entry import Entry, Realisation
-from services.journal.domain.view import IndicatorView, RaterHistory, SkpView
+from services.journal.domain.view import IndicatorView, SkpView
 from shared.contracts.journal import (
     ActionPlanSet,
     EntryCorrected,
@@ -17,6 +17,7 @@ from shared.contracts.journal import (
     FeedbackGiven,
 )
 from shared.contracts.targets import Approach
+from shared.domain.dated import DatedHistory
 from shared.domain.errors import NotAllowed, RuleViolation, WrongState
 
 ANDI, KEPALA, BUDI = "199001012015031001", "197001011995031001", "198003032005011002"
@@ -44,7 +45,7 @@ def on(day: date, value: float | None = None, text: str | None = None) -> Realis
     return Realisation(day, "Rapat koordinasi", value, text, ())
 
 
-RATERS = RaterHistory(((date(2026, 1, 1), KEPALA), (date(2026, 4, 1), BUDI)))
+RATERS = DatedHistory(((date(2026, 1, 1), KEPALA), (date(2026, 4, 1), BUDI)))
 
 
 def recorded(**changes: object) -> EntryRecorded:
