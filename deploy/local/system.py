@@ -18,7 +18,11 @@ from deploy.local.processes import StackError
 from deploy.local.seed import APPELLANT, HEAD, UNIT, seed, year_with_a_finished_first_quarter
 from deploy.local.services import services, wait_ready
 from deploy.local.stack import Stack
+from shared.cli.projections import registry
 from shared.http.auth import issue_token
+from shared.projections.replay import replay
+from shared.projections.schema import is_outdated
+from shared.store.db import create_pool
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
@@ -40,6 +44,9 @@ def up(
             "KINERJA_DATABASE_URL": stack.addresses.database_url,
             "KINERJA_LOG_JSON": os.environ.get("KINERJA_LOG_JSON", "true"),
         }
+        asyncio.run(
+            _rebuild_outdated(stack.addresses.database_url, stack.addresses.kafka_bootstrap_servers)
+        )
         running = services(stack.settings)
         for service in running:
             typer.echo(f"system: {service.name} {service.start(env)} (log {service.log})")
@@ -79,6 +86,21 @@ def status() -> None:
         typer.echo(f"{service.name:9} {state:8} {service.url} (log {service.log})")
     if not (stack.is_up() and every_ready):
         raise typer.Exit(3)
+
+
+async def _rebuild_outdated(database_url: str, bootstrap_servers: str) -> None:
+    """A read model whose tables the code now defines otherwise (a new version of a service)
+    is rebuilt from the topics before the service starts on it."""
+    pool = await create_pool(database_url, max_size=4)
+    try:
+        for projection in registry("kinerja").values():
+            async with pool.acquire() as db:
+                outdated = await is_outdated(db, projection)
+            if outdated:
+                typer.echo(f"system: rebuilding {projection.name}: its tables changed")
+                await replay(projection, pool, bootstrap_servers)
+    finally:
+        await pool.close()
 
 
 def _where_to_look(urls: dict[str, str], year: int, exports: str) -> str:

@@ -1,6 +1,7 @@
 """The projection's schema: its own tables plus the runner's bookkeeping, side by side, so a
 read-model change and the progress that caused it commit in one transaction."""
 
+import hashlib
 import weakref
 
 from shared.projections.projection import Projection
@@ -8,6 +9,8 @@ from shared.store.db import Connection
 from shared.store.migrations import quote_identifier
 
 BOOKKEEPING = """
+-- the fingerprint of the definition of the tables below (see ReadModelOutdated)
+CREATE TABLE _definition (sha256 text NOT NULL);
 CREATE TABLE _offsets (
     topic        text NOT NULL,
     partition    integer NOT NULL,
@@ -36,23 +39,58 @@ CREATE TABLE _parked (
 """
 
 
+class ReadModelOutdated(RuntimeError):
+    """The live tables were made by another definition of the projection than this code's:
+    applying to them would fail or, worse, fit. A replay rebuilds them from the topics."""
+
+    def __init__(self, projection: Projection) -> None:
+        super().__init__(
+            f"the read model of {projection.name} (schema {projection.schema()}) was built by"
+            f" another definition of its tables; rebuild it: kinerja replay {projection.name}"
+        )
+
+
+def definition(projection: Projection) -> str:
+    """The fingerprint of the projection's tables, as its code defines them."""
+    return hashlib.sha256(projection.tables.encode()).hexdigest()
+
+
 async def create_schema(db: Connection, projection: Projection, schema: str) -> None:
     quoted = quote_identifier(schema)
     await db.execute(f"CREATE SCHEMA {quoted}")
     await use_schema(db, schema)
     await db.execute(BOOKKEEPING)
     await db.execute(projection.tables)
+    await db.execute("INSERT INTO _definition VALUES ($1)", definition(projection))
 
 
 async def ensure_live_schema(db: Connection, projection: Projection) -> None:
-    """Create the live schema on first start; later starts find it."""
+    """Create the live schema on first start; later starts find it, made by the same
+    definition, or raise ReadModelOutdated."""
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection.lock_key())
-        exists = await db.fetchval(
-            "SELECT 1 FROM pg_namespace WHERE nspname = $1", projection.schema()
-        )
+        live = projection.schema()
+        exists = await db.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", live)
         if not exists:
-            await create_schema(db, projection, projection.schema())
+            await create_schema(db, projection, live)
+            return
+        if await _made_by(db, live) != definition(projection):
+            raise ReadModelOutdated(projection)
+
+
+async def is_outdated(db: Connection, projection: Projection) -> bool:
+    """Whether the live tables exist but were made by another definition than this code's."""
+    live = projection.schema()
+    exists = await db.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", live)
+    return bool(exists) and await _made_by(db, live) != definition(projection)
+
+
+async def _made_by(db: Connection, schema: str) -> str | None:
+    exists = await db.fetchval("SELECT to_regclass($1) IS NOT NULL", f'"{schema}"._definition')
+    if not exists:  # made before definitions were recorded: nothing vouches for it
+        return None
+    found: str | None = await db.fetchval(f'SELECT sha256 FROM "{schema}"._definition')
+    return found
 
 
 # the schema each connection last applied in: see use_schema

@@ -20,7 +20,7 @@ from shared.events.kafka_binding import to_record
 from shared.projections.redrive import redrive
 from shared.projections.replay import replay
 from shared.projections.runner import ProjectionRunner
-from shared.projections.schema import use_schema
+from shared.projections.schema import ReadModelOutdated, ensure_live_schema, use_schema
 from shared.relay.outbox import OutboxRelay
 from shared.relay.topics import dead_letter_topic
 from shared.store.db import create_pool
@@ -329,3 +329,22 @@ async def test_one_connection_applies_two_projections_whose_statements_read_alik
     for schema in tables:
         assert await pool.fetchval(f'SELECT count(*) FROM "{schema}".t') == 1
         await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def test_a_read_model_built_by_another_definition_is_refused_until_replayed(
+    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, tally: Tally
+) -> None:
+    await append_and_publish(store, kafka_bootstrap_servers, subjects=2, events_each=2)
+    async with pool.acquire() as db:
+        await ensure_live_schema(db, tally)
+        await ensure_live_schema(db, tally)  # the same definition: found, fine
+    changed = Tally(tally.name, tally.topics[0])
+    changed.tables = tally.tables + "CREATE TABLE since_the_change (note text);"
+
+    async with pool.acquire() as db:
+        with pytest.raises(ReadModelOutdated, match=f"kinerja replay {tally.name}"):
+            await ensure_live_schema(db, changed)
+    await replay(changed, pool, kafka_bootstrap_servers)
+    async with pool.acquire() as db:
+        await ensure_live_schema(db, changed)
+    assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 4
