@@ -233,7 +233,7 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGKILL])
 async def test_the_worker_process_ends_with_the_service_however_the_service_ends(
-    ending: signal.Signals, database_url: str, kafka_bootstrap_servers: str
+    ending: signal.Signals, database_url: str, kafka_bootstrap_servers: str, tmp_path: Path
 ) -> None:
     port = free_port()
     env = {
@@ -241,16 +241,22 @@ async def test_the_worker_process_ends_with_the_service_however_the_service_ends
         "KINERJA_DATABASE_URL": database_url,
         "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         "KINERJA_TOPIC_NAMESPACE": f"e2e-{uuid.uuid4().hex[:8]}",
+        "KINERJA_LOG_JSON": "false",
     }
-    service = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "services.journal", "--port", str(port), "--workers-apart"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "journal.log"
+    with log.open("wb") as output:
+        service = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "services.journal", "--port", str(port), "--workers-apart"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            await ready(client)
+            try:
+                await ready(client)
+            except TimeoutError:
+                raise AssertionError(log.read_text()[-3000:]) from None
         [worker] = children(service.pid)
         service.send_signal(ending)
         code = await asyncio.wait_for(service.wait(), 30)
