@@ -1,9 +1,9 @@
-"""Run the journal service: its HTTP API and, in the same process, its outbox relay and the
-projections it keeps (its view of the targets, its read model); or those two beside the API
-in a process of their own (`--workers-apart`), to use a second core.
+"""Run the journal service: its HTTP API and, beside it in a worker process of their own, its
+outbox relay and the projections it keeps (its view of the targets, its read model), so the
+two use two cores at the month-end peak; `--no-workers-apart` keeps them in the API's process.
 
     python -m services.journal [--host 127.0.0.1] [--port 8002] [--no-relay] [--no-projections]
-                               [--workers-apart [--workers-metrics-port PORT]]
+                               [--no-workers-apart] [--workers-metrics-port PORT]
 """
 
 import asyncio
@@ -26,9 +26,10 @@ def main(
         True, "--projections/--no-projections", help="also feed the targets view and read models"
     ),
     workers_apart: bool = typer.Option(
-        False,
+        True,
         envvar="KINERJA_JOURNAL_WORKERS_APART",
-        help="run the relay and projections in a child process, on another core than the API",
+        help="run the relay and projections in a child process, on another core than the API"
+        " (the month-end peak needs both cores; --no-workers-apart: one process)",
     ),
     workers_metrics_port: int = typer.Option(
         0,

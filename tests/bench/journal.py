@@ -30,7 +30,7 @@ def nip(n: int) -> str:
 
 # case key, how the journal runs, how it is started
 LAYOUTS = [
-    ("journal_batch", "one process", "journal"),
+    ("journal_batch", "one process", "journal --no-workers-apart"),
     ("journal_batch_apart", "relay and projections in a worker process", "journal --workers-apart"),
 ]
 

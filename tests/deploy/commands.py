@@ -133,19 +133,26 @@ def _run_service(module: ModuleType, command: Any, args: list[str], found: Run) 
         found.serves_api = True
         found.jobs = len([w for w in workers if not any(w is s for s in started)])
 
+    def spawned(arguments: list[str]) -> object:
+        # the journal's relay and projections moved to a child process: recorded above, the
+        # same workers, not a job of their own
+        started.append(worker := object())
+        return worker
+
     original = BaseSettings.__init__
 
     def reading(self: BaseSettings, *args: Any, **kwargs: Any) -> None:
         found.settings.add(type(self))
         original(self, *args, **kwargs)
 
-    with (
-        mock.patch.object(process, "relay", relay),
-        mock.patch.object(process, "projection", projection),
-        mock.patch.object(process, "serve", serve),
-        mock.patch.object(module, "configure_logging"),
-        mock.patch.object(BaseSettings, "__init__", reading),
-    ):
+    with contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch.object(process, "relay", relay))
+        patches.enter_context(mock.patch.object(process, "projection", projection))
+        patches.enter_context(mock.patch.object(process, "serve", serve))
+        patches.enter_context(mock.patch.object(module, "configure_logging"))
+        patches.enter_context(mock.patch.object(BaseSettings, "__init__", reading))
+        if hasattr(module, "worker_process"):
+            patches.enter_context(mock.patch.object(module.worker_process, "spawned", spawned))
         command.main(args, standalone_mode=False)
     if found.serves_api:
         found.settings |= http_settings()

@@ -28,8 +28,8 @@ def services(
     database_url: str,
     kafka_bootstrap_servers: str,
 ) -> Iterator[Running]:
-    if request.param == "workers-apart":
-        monkeypatch.setenv("KINERJA_JOURNAL_WORKERS_APART", "true")
+    apart = request.param == "workers-apart"
+    monkeypatch.setenv("KINERJA_JOURNAL_WORKERS_APART", "true" if apart else "false")
     with running_services(["targets", "journal"], database_url, kafka_bootstrap_servers) as running:
         yield running
 
