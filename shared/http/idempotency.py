@@ -105,8 +105,9 @@ class IdempotencyMiddleware:
         except Exception:
             await keys.release(attempt, claim)
             raise
-        # A server error is not an answer: release the key so that a retry runs again.
-        if answer.status is None or answer.status >= 500:
+        # A server error, or an answer that says to retry, is not an answer: release the key
+        # so that the retry runs again (else it would be told to retry for ever).
+        if not answer.final:
             await keys.release(attempt, claim)
             return
         try:

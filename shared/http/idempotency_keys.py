@@ -53,14 +53,24 @@ class Answer:
 
     status: int | None = None
     content_type: str = ""
+    retry_after: bool = False
     chunks: list[bytes] = field(default_factory=list)
 
     def observe(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            self.content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+            headers = Headers(raw=message.get("headers", []))
+            self.content_type = headers.get("content-type", "")
+            self.retry_after = "retry-after" in headers
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
+
+
+    @property
+    def final(self) -> bool:
+        """Whether this answer is one a retry must get again: not a server error, and not an
+        answer that itself says to retry (`Retry-After`, as a 409 not-yet-seen says)."""
+        return self.status is not None and self.status < 500 and not self.retry_after
 
 
 class IdempotencyKeys:

@@ -103,7 +103,10 @@ async def _through_a_quarter(
     skp = await agency_with_an_approved_skp(targets)
     await entries(journal, skp)
     await _returned_skp_of_siti(targets)
-    listed = await call(journal, "GET", f"/entries?nip={ANDI}&year={YEAR}&period=Q1", ANDI)
+    listed = await until(  # the journal's read model follows its topic
+        partial(call, journal, "GET", f"/entries?nip={ANDI}&year={YEAR}&period=Q1", ANDI),
+        lambda found: len(found) == 2,
+    )
     await call(
         journal, "POST", f"/entries/{listed[0]['entry_id']}/feedback", KEPALA, {"text": "Bagus"}
     )

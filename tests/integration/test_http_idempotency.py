@@ -11,6 +11,7 @@ import pytest
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, SecretStr
 
+from shared.domain.errors import NotYetSeen
 from shared.domain.identity import Identity
 from shared.http.app import create_app
 from shared.http.auth import JwtSettings, current_identity, issue_token
@@ -72,6 +73,13 @@ class Service:
             self.calls["busy"] += 1
             if self.calls["busy"] == 1:
                 raise Unavailable("too busy, try again")
+            return {"ok": "second time"}
+
+        @router.post("/not-yet")
+        async def not_yet(identity: Caller) -> dict[str, str]:
+            self.calls["not-yet"] += 1
+            if self.calls["not-yet"] == 1:
+                raise NotYetSeen("the journal has not seen SKP s-1")
             return {"ok": "second time"}
 
         @router.post("/slow")
@@ -181,7 +189,10 @@ async def test_a_client_error_is_an_answer_and_is_replayed(
     assert service.calls["submit"] == 1
 
 
-@pytest.mark.parametrize(("path", "status"), [("/flaky", 500), ("/busy", 503)])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/flaky", 500), ("/busy", 503), ("/not-yet", 409)],
+    ids=["server error", "unavailable", "409 saying retry (Retry-After)"],
+)  # fmt: skip
 async def test_a_server_error_stores_nothing_so_the_retry_runs_again(
     client: httpx.AsyncClient,
     service: Service,
