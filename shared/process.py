@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import structlog
 import uvicorn
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from shared.config import KinerjaSettings
@@ -45,10 +46,32 @@ async def serve(app: FastAPI, host: str, port: int, workers: Sequence[Worker]) -
     await asyncio.gather(*tasks)
 
 
+# what a broker away looks like to a relay or a runner: they wait for it to come back
+BROKER_AWAY = (KafkaError, OSError)
+BACKOFF_SECONDS = (1.0, 30.0)
+
+
+async def through_outages(name: str, stop: asyncio.Event, body: Worker) -> None:
+    """Run `body` until it ends or `stop` is set; while the broker is away (at start or
+    later), start it again after a backoff rather than take the process (and its API) down:
+    a relay resumes from its checkpoint, a runner from its stored offsets."""
+    delay, cap = BACKOFF_SECONDS
+    while not stop.is_set():
+        try:
+            await body(stop)
+        except BROKER_AWAY as error:
+            log.warning("worker.broker_away", worker=name, error=repr(error), retry_in=delay)
+        else:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, cap)
+
+
 def relay(settings: KinerjaSettings, service: str, *, batch_size: int = 1000) -> Worker:
     """Publishes the service's store to its topic."""
 
-    async def run(stop: asyncio.Event) -> None:
+    async def publish(stop: asyncio.Event) -> None:
         pool = await create_pool(str(settings.database_url), max_size=3)
         try:
             store = EventStore(pool, service)
@@ -64,20 +87,20 @@ def relay(settings: KinerjaSettings, service: str, *, batch_size: int = 1000) ->
         finally:
             await pool.close()
 
-    return run
+    return lambda stop: through_outages(f"relay {service}", stop, publish)
 
 
 def projection(settings: KinerjaSettings, projected: Projection) -> Worker:
     """Feeds one read model from its topics."""
 
-    async def run(stop: asyncio.Event) -> None:
+    async def feed(stop: asyncio.Event) -> None:
         pool = await create_pool(str(settings.database_url), max_size=3)
         try:
             await ProjectionRunner(projected, pool, settings.kafka_bootstrap_servers).run(stop)
         finally:
             await pool.close()
 
-    return run
+    return lambda stop: through_outages(f"projection {projected.name}", stop, feed)
 
 
 def periodic(
