@@ -65,7 +65,6 @@ class Answer:
         elif message["type"] == "http.response.body":
             self.chunks.append(message.get("body", b""))
 
-
     @property
     def final(self) -> bool:
         """Whether this answer is one a retry must get again: not a server error, and not an
