@@ -36,7 +36,6 @@ from shared.contracts.targets import (
 from shared.events.envelope import Envelope
 from shared.projections import roster_facts
 from shared.projections.projection import Projection
-from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 CATALOG = full_catalog()
@@ -77,9 +76,7 @@ class TargetsFacts(Projection):
     """
     )
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("targets", namespace),)
-        self.namespace = namespace
+    reads = ("targets",)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:
@@ -172,9 +169,7 @@ class JournalFacts(Projection):
     CREATE INDEX plans_of_skp ON action_plans (skp_id, period);
     """
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("journal", namespace),)
-        self.namespace = namespace
+    reads = ("journal",)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:
@@ -223,9 +218,7 @@ class Results(Projection):
     );
     """
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("appraisal", namespace),)
-        self.namespace = namespace
+    reads = ("appraisal",)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:

@@ -16,7 +16,6 @@ from shared.contracts.journal import (
 from shared.events.envelope import Envelope
 from shared.events.model import DomainEvent
 from shared.projections.projection import Projection
-from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 CATALOG = full_catalog()
@@ -55,9 +54,7 @@ class JournalEntries(Projection):
     CREATE INDEX action_plans_of_skp ON action_plans (skp_id, period);
     """
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("journal", namespace),)
-        self.namespace = namespace
+    reads = ("journal",)
 
     async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:
         """Runs of new entries (the month-end bulk) in two statements; anything else in order."""

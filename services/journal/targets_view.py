@@ -24,7 +24,6 @@ from shared.domain.dated import DatedHistory
 from shared.events.envelope import Envelope
 from shared.projections import roster_facts
 from shared.projections.projection import Projection
-from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 CATALOG = full_catalog()
@@ -46,9 +45,7 @@ class TargetsView(Projection):
     """
     )
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("targets", namespace),)
-        self.namespace = namespace
+    reads = ("targets",)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:

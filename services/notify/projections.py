@@ -42,7 +42,6 @@ from shared.events.kafka_binding import to_structured
 from shared.events.model import DomainEvent
 from shared.projections import roster_facts
 from shared.projections.projection import Projection
-from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 CATALOG = full_catalog()
@@ -79,11 +78,10 @@ class Inbox(Projection):
     """
     )
 
+    reads = ("targets", "journal", "appraisal", "notify")
+
     def __init__(self, namespace: str = "kinerja", ledger_schema: str = "notify") -> None:
-        self.topics = tuple(
-            service_topic(s, namespace) for s in ("targets", "journal", "appraisal", "notify")
-        )
-        self.namespace = namespace
+        super().__init__(namespace)
         self.ledger_schema = ledger_schema
 
     async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:

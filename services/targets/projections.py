@@ -20,7 +20,6 @@ from shared.contracts.targets import (
 )
 from shared.events.envelope import Envelope
 from shared.projections.projection import Projection
-from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 CATALOG = full_catalog()
@@ -61,9 +60,7 @@ class TargetsBoard(Projection):
     );
     """
 
-    def __init__(self, namespace: str = "kinerja") -> None:
-        self.topics = (service_topic("targets", namespace),)
-        self.namespace = namespace
+    reads = ("targets",)
 
     async def apply(self, db: Connection, event: Envelope) -> None:
         if event.event_type not in CATALOG:

@@ -3,9 +3,11 @@
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import ClassVar
 
 from shared.events.envelope import Envelope
 from shared.observability.logging import bind_message_context
+from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
 
@@ -22,6 +24,14 @@ class Projection(ABC):
     topics: tuple[str, ...]
     tables: str  # CREATE TABLE statements, unqualified
     namespace: str = "kinerja"  # of its dead-letter topic, as of the topics it reads
+    # the services whose topics (`<namespace>.<service>.v1`) it reads; a projection of other
+    # topics sets `topics` itself
+    reads: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, namespace: str = "kinerja") -> None:
+        self.namespace = namespace
+        if self.reads:
+            self.topics = tuple(service_topic(service, namespace) for service in self.reads)
 
     @abstractmethod
     async def apply(self, db: Connection, event: Envelope) -> None: ...
