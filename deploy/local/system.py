@@ -116,7 +116,7 @@ def _where_to_look(urls: dict[str, str], year: int, exports: str) -> str:
         f"  the unit's distribution:     curl -H 'Authorization: Bearer {head}'"
         f" {urls['appraisal']}/units/{UNIT}/distribution/{year}/Q1",
         f"  an admin token:              {admin}",
-        "  more tokens: .venv/bin/python -m shared.cli token <NIP|name> [--role admin|auditor]",
+        "  more tokens: .venv/bin/kinerja token <NIP>, or <name> --role admin|auditor",
         "",
         "To use the stack from a shell:",
         exports,
