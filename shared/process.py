@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from shared.config import KinerjaSettings
 from shared.projections.projection import Projection
 from shared.projections.runner import ProjectionRunner
+from shared.projections.schema import ensure_live_schema
 from shared.relay.outbox import OutboxRelay
 from shared.store.db import create_pool
 from shared.store.event_store import EventStore
@@ -103,20 +104,43 @@ def projection(settings: KinerjaSettings, projected: Projection) -> Worker:
     return lambda stop: through_outages(f"projection {projected.name}", stop, feed)
 
 
+Job = Callable[[asyncpg.Pool], Awaitable[object]]
+
+
+def tables_of(service: str, projections: Sequence[Projection]) -> Job:
+    """Makes the service's store and its read models' tables, as its API does at start-up:
+    for a job beside the API that may start first."""
+
+    async def prepare(pool: asyncpg.Pool) -> None:
+        await EventStore(pool, service).migrate()
+        async with pool.acquire() as db:
+            for projection in projections:
+                await ensure_live_schema(db, projection)
+
+    return prepare
+
+
 def periodic(
     settings: KinerjaSettings,
     name: str,
     every_seconds: float,
-    job: Callable[[asyncpg.Pool], Awaitable[object]],
+    job: Job,
+    *,
+    prepare: Job | None = None,
 ) -> Worker:
-    """Runs `job` now and then every `every_seconds` until stopped. A failing round is
-    logged and the next one tries again: a job's error must not take the API down."""
+    """Runs `job` now and then every `every_seconds` until stopped, after `prepare` has
+    succeeded once. A failing round is logged and the next one tries again: a job's error
+    must not take the API down."""
 
     async def run(stop: asyncio.Event) -> None:
         pool = await create_pool(str(settings.database_url), max_size=2)
+        prepared = prepare is None
         try:
             while not stop.is_set():
                 try:
+                    if not prepared and prepare is not None:
+                        await prepare(pool)
+                        prepared = True
                     await job(pool)
                 except Exception:
                     log.exception("periodic.failed", job=name)

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
@@ -13,13 +12,13 @@ import pytest
 
 from shared.store.db import create_pool
 from tests.support.infrastructure import (
+    IN_CI,
     Infrastructure,
     InfrastructureUnavailable,
     check_reachable,
     provide,
 )
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TESTS = Path(__file__).parent
 MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
 
@@ -36,11 +35,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """In CI an integration test never skips: a skip there is reported as a failure."""
+    """In CI an integration or end-to-end test never skips: a skip there is a failure."""
     report: pytest.TestReport = yield
-    if IN_CI and report.skipped and item.get_closest_marker("integration"):
+    on_servers = item.get_closest_marker("integration") or item.get_closest_marker("e2e")
+    if IN_CI and report.skipped and on_servers:
         report.outcome = "failed"
-        report.longrepr = f"integration test skipped under CI=true: {report.longrepr}"
+        report.longrepr = f"test on real servers skipped under CI=true: {report.longrepr}"
     return report
 
 

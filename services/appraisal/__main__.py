@@ -11,27 +11,25 @@ import typer
 import uuid_utils.compat as uuid7
 
 from services.appraisal.entrypoints.app import SERVICE, appraisal_service, build_app, projections
+from services.appraisal.service_layer.rules_book import RulesBook
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
-from shared.projections.schema import ensure_live_schema
 from shared.store.event_store import CommandContext, EventStore
 
 
 def curve_watch(settings: KinerjaSettings, every_seconds: float) -> process.Worker:
     """Records each change in whether a unit's distribution curve holds."""
 
+    rules = RulesBook(settings.agency)  # read once, not each round
+
     async def judge(pool: asyncpg.Pool) -> None:
-        store = EventStore(pool, SERVICE)
-        await store.migrate()
-        async with pool.acquire() as db:  # the API may not have made them yet
-            for projection in projections(settings.topic_namespace):
-                await ensure_live_schema(db, projection)
-        service = appraisal_service(pool, store, settings)
+        service = appraisal_service(pool, EventStore(pool, SERVICE), settings, rules=rules)
         context = CommandContext("appraisal:curve-watch", str(uuid7.uuid7()), service.now())
         await service.judge_curves(context)
 
-    return process.periodic(settings, "curve-watch", every_seconds, judge)
+    tables = process.tables_of(SERVICE, projections(settings.topic_namespace))
+    return process.periodic(settings, "curve-watch", every_seconds, judge, prepare=tables)
 
 
 def main(

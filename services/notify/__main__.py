@@ -21,7 +21,6 @@ from services.notify.settings import NotifySettings
 from shared import process
 from shared.config import KinerjaSettings
 from shared.observability.logging import configure_logging
-from shared.projections.schema import ensure_live_schema
 from shared.store.event_store import EventStore
 
 
@@ -32,13 +31,11 @@ def reminders(settings: KinerjaSettings, notify: NotifySettings) -> process.Work
 
     async def round_of_reminders(pool: asyncpg.Pool) -> None:
         store = EventStore(pool, SERVICE)
-        await store.migrate()
-        async with pool.acquire() as db:  # the API may not have made them yet
-            await ensure_live_schema(db, inbox)
         await send_reminders(pool, store, inbox, datetime.now(zone), notify.policy())
 
     interval = notify.reminder_interval.total_seconds()
-    return process.periodic(settings, "reminders", interval, round_of_reminders)
+    tables = process.tables_of(SERVICE, [inbox])
+    return process.periodic(settings, "reminders", interval, round_of_reminders, prepare=tables)
 
 
 def main(

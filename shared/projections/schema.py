@@ -69,20 +69,22 @@ async def ensure_live_schema(db: Connection, projection: Projection) -> None:
     definition, or raise ReadModelOutdated."""
     async with db.transaction():
         await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", projection.lock_key())
-        live = projection.schema()
-        exists = await db.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", live)
-        if not exists:
-            await create_schema(db, projection, live)
-            return
-        if await _made_by(db, live) != definition(projection):
+        if not await _live_exists(db, projection):
+            await create_schema(db, projection, projection.schema())
+        elif await _made_by(db, projection.schema()) != definition(projection):
             raise ReadModelOutdated(projection)
 
 
 async def is_outdated(db: Connection, projection: Projection) -> bool:
     """Whether the live tables exist but were made by another definition than this code's."""
-    live = projection.schema()
-    exists = await db.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", live)
-    return bool(exists) and await _made_by(db, live) != definition(projection)
+    return await _live_exists(db, projection) and (
+        await _made_by(db, projection.schema()) != definition(projection)
+    )
+
+
+async def _live_exists(db: Connection, projection: Projection) -> bool:
+    found = await db.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", projection.schema())
+    return bool(found)
 
 
 async def _made_by(db: Connection, schema: str) -> str | None:

@@ -1,13 +1,11 @@
 """The chart rendered once per session with the default and the large-agency values."""
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.chart import LARGE_AGENCY, Manifest, RenderFailed, helm, render
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support.infrastructure import IN_CI
 
 
 @pytest.fixture(scope="session")

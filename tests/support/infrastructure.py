@@ -16,6 +16,8 @@ import asyncpg
 from deploy.local.kafka import broker_answers
 from deploy.local.stack import Stack
 
+# under CI a test that cannot reach what it needs fails; it never skips
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 KAFKA_VARIABLE = "KINERJA_KAFKA_BOOTSTRAP_SERVERS"
 DATABASE_VARIABLE = "KINERJA_DATABASE_URL"
 KEEP_STACK_VARIABLE = "KINERJA_TEST_KEEP_STACK"

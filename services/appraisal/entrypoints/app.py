@@ -37,11 +37,13 @@ def appraisal_service(
     store: EventStore,
     settings: KinerjaSettings,
     clock: Callable[[], datetime] = utc_now,
+    *,
+    rules: RulesBook | None = None,
 ) -> AppraisalService:
     return AppraisalService(
         Repository(store, full_catalog()),
         FactsReader(pool),
-        RulesBook(settings.agency),
+        rules or RulesBook(settings.agency),
         clock,
         ZoneInfo(settings.time_zone),
     )

@@ -4,7 +4,6 @@ period, who decides an appeal, which units a pegawai heads) and the periods of a
 from datetime import date
 
 import asyncpg
-import orjson
 
 from services.appraisal.domain.facts import PeriodFacts
 from services.appraisal.projections import TargetsFacts
@@ -22,26 +21,24 @@ class FactsReader:
 
     async def span(self, year: int, period: str) -> tuple[date, date]:
         """First and last day of a period of a year (ANNUAL: the whole year)."""
-        periods = await self.pool.fetchval(
-            f"SELECT periods FROM {self.schema}.years WHERE year = $1", year
-        )
-        if periods is None:
-            raise NotYetSeen(f"appraisal has not seen performance year {year} opened")
+        spans = await self._periods_of(year)
         if period == ANNUAL:
             return date(year, 1, 1), date(year, 12, 31)
-        spans = roster_facts.periods_from(periods)
         if period not in spans:
             raise NotFound(f"{year} has no period {period}; it has {', '.join(spans)} and ANNUAL")
         return spans[period]
 
     async def periods(self, year: int) -> list[str]:
         """The period codes of a year, in order (without ANNUAL)."""
-        periods = await self.pool.fetchval(
+        return list(await self._periods_of(year))
+
+    async def _periods_of(self, year: int) -> roster_facts.Periods:
+        stored = await self.pool.fetchval(
             f"SELECT periods FROM {self.schema}.years WHERE year = $1", year
         )
-        if periods is None:
+        if stored is None:
             raise NotYetSeen(f"appraisal has not seen performance year {year} opened")
-        return list(orjson.loads(periods))
+        return roster_facts.periods_from(stored)
 
     async def period(self, nip: str, year: int, period: str) -> PeriodFacts:
         starts, ends = await self.span(year, period)

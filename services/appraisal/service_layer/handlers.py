@@ -18,6 +18,7 @@ from services.appraisal.service_layer.facts import FactsReader
 from services.appraisal.service_layer.rules_book import RulesBook
 from services.appraisal.service_layer.worksheets import worksheet
 from shared.contracts.appraisal import AppealOutcome, OrganisationPredikat, Rating
+from shared.domain import readers
 from shared.domain.errors import NotAllowed, NotFound
 from shared.domain.identity import Identity
 from shared.store.event_store import CommandContext
@@ -180,12 +181,9 @@ class AppraisalService:
         return None
 
     async def check_may_read(self, nip: str, reader: Identity, also: str | None = None) -> None:
-        """The pegawai, whoever rated them at any time, admins, auditors (and, for an
-        evaluation under appeal, its decider)."""
-        if reader.kind in ("admin", "auditor") or reader.nip in (nip, also):
-            return
-        if reader.nip not in (await self.facts.raters(nip)).holders():
-            raise NotAllowed(f"only pegawai {nip}, their raters, admins and auditors read this")
+        """The pegawai, their raters, admins, auditors (and, for an evaluation under appeal,
+        its decider)."""
+        await readers.check_may_read(nip, reader, self.facts.raters, also=also, what="this")
 
     async def _save(self, evaluation: Evaluation, context: CommandContext) -> Done:
         await self.repository.save(evaluation, subject=evaluation.nip, context=context)

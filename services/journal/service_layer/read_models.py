@@ -12,21 +12,15 @@ import orjson
 from services.journal.domain.view import SkpView
 from services.journal.projections import JournalEntries
 from services.journal.targets_view import TargetsViewReader
-from shared.domain.errors import NotAllowed, RuleViolation
+from shared.domain import readers
+from shared.domain.errors import RuleViolation
 from shared.domain.identity import Identity
 
 SCHEMA = f'"{JournalEntries().schema()}"'
 
 
 async def check_may_read(view: TargetsViewReader, nip: str, reader: Identity) -> None:
-    """The pegawai, whoever rated them at any time, admins and auditors."""
-    if reader.kind in ("admin", "auditor") or reader.nip == nip:
-        return
-    raters = (await view.raters(nip)).holders()
-    if reader.nip not in raters:
-        raise NotAllowed(
-            f"only pegawai {nip}, their raters, admins and auditors read their journal"
-        )
+    await readers.check_may_read(nip, reader, view.raters, what="their journal")
 
 
 async def entries(
