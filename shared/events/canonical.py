@@ -90,13 +90,17 @@ def chain_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
-def event_hash(metadata: dict[str, Any], payload: Any) -> str:
-    """`chain_hash({**metadata, "payload": payload})`, checking only the payload for the fast
-    path: metadata has ASCII keys and strings, small integers or None as values."""
+def event_hash(content: dict[str, Any]) -> str:
+    """`chain_hash(content)` of an event's content, checking only its "payload" for the fast
+    path: the rest is metadata, with ASCII keys and strings, small integers or None as
+    values."""
+    payload = content["payload"]
     fast = _fast_form(payload)
     if fast is _SLOW:
-        return hashlib.sha256(rfc8785.dumps({**metadata, "payload": payload})).hexdigest()
-    return hashlib.sha256(_encode_plainly({**metadata, "payload": fast})).hexdigest()
+        return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    if fast is not payload:
+        content = {**content, "payload": fast}
+    return hashlib.sha256(_encode_plainly(content)).hexdigest()
 
 
 def _sorts_alike(key: str) -> bool:

@@ -1,13 +1,15 @@
 """The envelope every stored and published event travels in, sealed into its stream's hash
 chain."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, dataclass_transform
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
+from uuid_utils.compat import uuid7 as new_event_id
 
 from shared.events.canonical import event_hash
 from shared.events.model import DomainEvent
@@ -22,13 +24,25 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True, slots=True)
+_T = TypeVar("_T")
+
+
+@dataclass_transform(frozen_default=True)
+def _record(cls: type[_T]) -> type[_T]:
+    """A dataclass the type checker holds frozen (no field may be assigned) and the runtime
+    builds without frozen's cost: a frozen dataclass sets each field through
+    object.__setattr__, 1.4 µs of an envelope's 1.6, and an envelope is built for every
+    event on every hot path. mypy --strict guards the assignments instead."""
+    return dataclass(slots=True)(cls)
+
+
+@_record
 class Envelope:
     """An event as recorded: who, when, where in which stream, chained to its predecessor.
 
-    A plain dataclass: it is built for every event on every hot path (append, relay,
-    replay). `ENVELOPE`, a pydantic TypeAdapter, validates one from plain data and gives
-    its JSON Schema.
+    A plain dataclass, built positionally on the hot paths (append, relay, replay), in field
+    order. `ENVELOPE`, a pydantic TypeAdapter, validates one from plain data and gives its
+    JSON Schema.
     """
 
     event_id: UUID
@@ -49,12 +63,6 @@ class Envelope:
 
     def hash_content(self) -> dict[str, Any]:
         """Everything the hash covers: all fields but the hash itself."""
-        return {**self._metadata(), "payload": self.payload}
-
-    def computed_hash(self) -> str:
-        return event_hash(self._metadata(), self.payload)
-
-    def _metadata(self) -> dict[str, Any]:
         return {
             "event_id": str(self.event_id),
             "event_type": self.event_type,
@@ -69,7 +77,11 @@ class Envelope:
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "previous_hash": self.previous_hash,
+            "payload": self.payload,
         }
+
+    def computed_hash(self) -> str:
+        return event_hash(self.hash_content())
 
     def is_intact(self) -> bool:
         """Whether the recorded hash still matches the content (nothing edited)."""
@@ -97,25 +109,47 @@ def seal(
 ) -> Envelope:
     """Wrap a new domain event and chain it to `previous_hash`."""
     envelope = Envelope(
-        event_id=event_id,
-        event_type=event.type_name,
-        schema_version=event.schema_version,
-        source=source,
-        stream_id=stream_id,
-        stream_version=stream_version,
-        subject=subject,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at,
-        actor=actor,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        previous_hash=previous_hash,
-        hash="",
-        payload=event.payload(),
-    )
+        event_id, event.type_name, event.schema_version, source, stream_id, stream_version,
+        subject, occurred_at, recorded_at, actor, correlation_id, causation_id, previous_hash,
+        "", event.payload(),
+    )  # fmt: skip
     # the hash covers every other field, so it is set once they exist (one object per event)
     object.__setattr__(envelope, "hash", envelope.computed_hash())
     return envelope
+
+
+def seal_chain(
+    events: Iterable[DomainEvent],
+    *,
+    source: str,
+    stream_id: str,
+    after_version: int,
+    subject: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: str,
+    correlation_id: str,
+    causation_id: str | None,
+    previous_hash: str,
+    new_id: Callable[[], UUID] = new_event_id,
+) -> list[Envelope]:
+    """New events of one stream after `after_version`, each with a new UUIDv7 and chained
+    to the one before, the first to `previous_hash`: what `seal` does per event, with the
+    call's own cost paid once per stream (the bulk append seals 100,000 events a second).
+    `new_id` makes the ids (UUIDv7)."""
+    sealed = []
+    version = after_version
+    for event in events:
+        version += 1
+        envelope = Envelope(
+            new_id(), event.type_name, event.schema_version, source, stream_id, version,
+            subject, occurred_at, recorded_at, actor, correlation_id, causation_id,
+            previous_hash, "", event.payload(),
+        )  # fmt: skip
+        previous_hash = envelope.computed_hash()
+        object.__setattr__(envelope, "hash", previous_hash)
+        sealed.append(envelope)
+    return sealed
 
 
 ENVELOPE = TypeAdapter(Envelope)

@@ -15,5 +15,6 @@ class DomainEvent(BaseModel):
     schema_version: ClassVar[int] = 1
 
     def payload(self) -> dict[str, Any]:
-        """The JSON body stored and published for this event."""
-        return self.model_dump(mode="json")
+        """The JSON body stored and published for this event: `model_dump(mode="json")`,
+        without its wrapper's cost (called for every appended event)."""
+        return self.__pydantic_serializer__.to_python(self, mode="json")  # type: ignore[no-any-return]

@@ -47,6 +47,6 @@ def test_key_order_does_not_change_the_hash_but_any_value_does() -> None:
 
 @given(json_values)
 def test_the_event_hash_is_the_chain_hash_of_metadata_and_payload(payload: Any) -> None:
-    metadata = {"event_id": "e", "stream_version": 3, "causation_id": None}
+    content = {"event_id": "e", "stream_version": 3, "causation_id": None, "payload": payload}
 
-    assert event_hash(metadata, payload) == chain_hash({**metadata, "payload": payload})
+    assert event_hash(content) == chain_hash(content)
