@@ -19,7 +19,7 @@ import typer
 from fastapi import FastAPI
 
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
+from shared.runtime import start_process
 
 log = structlog.get_logger(__name__)
 SERVICES = Path(__file__).parent.parent / "services"
@@ -54,7 +54,7 @@ def main(
     if not chosen or any(name not in known for name in chosen):
         raise typer.BadParameter(f"name --service from {', '.join(known)}, or --all")
     settings = KinerjaSettings()
-    configure_logging("migrate", settings.log_level, settings.log_json)
+    start_process("migrate", settings)
     for name in chosen:
         asyncio.run(migrate(name, settings))
 

@@ -14,7 +14,7 @@ from services.appraisal.entrypoints.app import SERVICE, appraisal_service, build
 from services.appraisal.service_layer.rules_book import RulesBook
 from shared import process
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
+from shared.runtime import start_process
 from shared.store.event_store import CommandContext, EventStore
 
 
@@ -47,7 +47,7 @@ def main(
 ) -> None:
     """Serve the appraisal API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    start_process(SERVICE, settings)
     workers = [process.relay(settings, SERVICE)] if relay else []
     if projections_:
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]

@@ -14,8 +14,8 @@ from services.journal import worker_process
 from services.journal.entrypoints.app import SERVICE, build_app, projections
 from shared import process
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
 from shared.observability.metrics import serve_metrics
+from shared.runtime import start_process
 
 
 def main(
@@ -40,7 +40,7 @@ def main(
 ) -> None:
     """Serve the journal API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    start_process(SERVICE, settings)
     workers = [process.relay(settings, SERVICE)] if relay else []
     if projections_:
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]

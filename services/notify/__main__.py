@@ -20,7 +20,7 @@ from services.notify.service_layer.reminders import send_reminders
 from services.notify.settings import NotifySettings
 from shared import process
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
+from shared.runtime import start_process
 from shared.store.event_store import EventStore
 
 
@@ -52,7 +52,7 @@ def main(
 ) -> None:
     """Serve the notify API (OpenAPI at /openapi.json, docs at /docs) until SIGTERM."""
     settings = KinerjaSettings()
-    configure_logging(SERVICE, settings.log_level, settings.log_json)
+    start_process(SERVICE, settings)
     workers = [process.relay(settings, SERVICE)] if relay else []
     if projections_:
         workers += [process.projection(settings, p) for p in projections(settings.topic_namespace)]

@@ -20,6 +20,7 @@ from shared.cli.common import (
 from shared.cli.kafka import admin_client, partitions_of
 from shared.projections.projection import Projection
 from shared.projections.replay import replay as replay_projection
+from shared.runtime import tune_garbage_collector
 
 ALL = "all"
 
@@ -80,6 +81,7 @@ def replay(
         raise typer.BadParameter("name a projection, or `all` (see --list)", param_hint="NAME")
 
     async def work() -> None:
+        tune_garbage_collector()  # a replay streams every event: see shared/runtime.py
         projections = chosen(names, config.topic_namespace)
         await _check_topics(config.kafka_bootstrap_servers, projections)
         async with database(config) as pool:

@@ -17,6 +17,12 @@ CAUSATION_HEADER = "ce_causationid"
 _correlation_id: ContextVar[str | None] = ContextVar("kinerja_correlation_id", default=None)
 _causation_id: ContextVar[str | None] = ContextVar("kinerja_causation_id", default=None)
 
+# The event a projection is applying: (correlation id, event id), set once per event and
+# read only when a line is written. A replay applies tens of thousands of events a second
+# and most write no line, so binding them into structlog's context per event (5 µs) was
+# a fifth of a replay's time.
+_applying: ContextVar[tuple[str, object] | None] = ContextVar("kinerja_applying", default=None)
+
 # Libraries that attach their own handlers and stop propagation; we take their lines back.
 _SELF_HANDLED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
@@ -37,6 +43,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
 
     # Applied to both structlog calls and foreign records, so every line has the same keys.
     shared: list[Processor] = [
+        add_applied_event,  # before the bound context: the event applied is the nearer cause
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -124,6 +131,34 @@ class bind_message_context:  # used like a function: `with bind_message_context(
         structlog.contextvars.reset_contextvars(**self._structlog_tokens)
         _causation_id.reset(self._causation_token)
         _correlation_id.reset(self._correlation_token)
+
+
+class applying_events:  # used like a function: `with applying_events() as applying:`
+    """For a batch of events applied one by one: `applying.event(...)` before each, and any
+    line logged meanwhile carries that event's correlation id, and its id as the causation
+    id. Costs a context variable's set per event; `bind_message_context` costs 20 times
+    that."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> "applying_events":
+        self._token = _applying.set(None)
+        return self
+
+    def event(self, correlation_id: str, event_id: object) -> None:
+        _applying.set((correlation_id, event_id))
+
+    def __exit__(self, *_: object) -> None:
+        _applying.reset(self._token)
+
+
+def add_applied_event(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: the ids of the event being applied, unless the call gave its own."""
+    applying = _applying.get()
+    if applying is not None:
+        event_dict.setdefault("correlation_id", applying[0])
+        event_dict.setdefault("causation_id", str(applying[1]))
+    return event_dict
 
 
 def current_correlation_id() -> str | None:

@@ -15,12 +15,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
 
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
 from shared.observability.metrics import serve_metrics
 from shared.projections.projection import Projection, load_projection
 from shared.projections.redrive import redrive
 from shared.projections.replay import replay
 from shared.projections.runner import ProjectionRunner
+from shared.runtime import start_process
 from shared.store.db import create_pool
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -33,7 +33,7 @@ def _with_pool(
 ) -> T:
     settings = KinerjaSettings()
     projection = load_projection(spec)
-    configure_logging(f"projection-{projection.name}", settings.log_level, settings.log_json)
+    start_process(f"projection-{projection.name}", settings)
 
     async def main() -> T:
         pool = await create_pool(str(settings.database_url), max_size=4)

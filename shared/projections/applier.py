@@ -2,6 +2,7 @@
 retried while the infrastructure is down; a failing message retried alone, then dead-lettered.
 Used by the live runner and by a replay alike."""
 
+from collections import Counter
 from collections.abc import Sequence
 
 import asyncpg
@@ -10,7 +11,14 @@ from aiokafka import AIOKafkaProducer
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential
 
 from shared.observability.metrics import DEAD_LETTERS, PROJECTION_APPLIED, PROJECTION_DUPLICATES
-from shared.projections.batch import INFRASTRUCTURE_ERRORS, ApplyFailed, Message, apply_batch
+from shared.projections.batch import (
+    INFRASTRUCTURE_ERRORS,
+    ApplyFailed,
+    Fetched,
+    Message,
+    apply_batch,
+    fetched,
+)
 from shared.projections.dead_letters import dead_letter, send_dead_letters
 from shared.projections.projection import Projection
 from shared.store.db import Connection
@@ -36,39 +44,37 @@ class Applier:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
 
-    async def process(self, partitions: Sequence[list[Message]]) -> None:
+    async def process(self, partitions: Sequence[Sequence[Message]]) -> None:
         """What one fetch returned: per partition, messages in offset order; all in one
         transaction, the fewer the better at month-end peaks and in a replay."""
+        await self.process_fetched([fetched(messages) for messages in partitions])
+
+    async def process_fetched(self, partitions: Sequence[Sequence[Fetched]]) -> None:
+        """`process` of messages decoded beforehand (`batch.fetched`)."""
         try:
             await self._apply(partitions)
         except ApplyFailed:
-            for messages in partitions:
-                for message in messages:
-                    await self._apply_alone(message)
+            for batch in partitions:
+                for one in batch:
+                    await self._apply_alone(one)
 
-    async def _apply(self, partitions: Sequence[list[Message]]) -> None:
+    async def _apply(self, partitions: Sequence[Sequence[Fetched]]) -> None:
         async for attempt in self._until_infrastructure_heals():
             with attempt:
                 async with self.pool.acquire() as db, db.transaction():
                     await share_lock(db, self.projection)
-                    outcomes = [
-                        (
-                            messages[0].topic,
-                            await apply_batch(db, self.projection, self.schema, messages),
+                    outcome = await apply_batch(db, self.projection, self.schema, partitions)
+                    if outcome.parked:
+                        await send_dead_letters(
+                            self.producer, self.projection, outcome.parked, "parked"
                         )
-                        for messages in partitions
-                        if messages
-                    ]
-                    parked = [m for _, outcome in outcomes for m in outcome.parked]
-                    if parked:
-                        await send_dead_letters(self.producer, self.projection, parked, "parked")
-        for topic, outcome in outcomes:
-            PROJECTION_APPLIED.labels(self.projection.name).inc(outcome.applied)
-            PROJECTION_DUPLICATES.labels(self.projection.name).inc(outcome.duplicates)
-            if outcome.parked:
-                DEAD_LETTERS.labels(self.projection.name, topic).inc(len(outcome.parked))
+        PROJECTION_APPLIED.labels(self.projection.name).inc(outcome.applied)
+        PROJECTION_DUPLICATES.labels(self.projection.name).inc(outcome.duplicates)
+        for topic, parked in Counter(m.topic for m in outcome.parked).items():
+            DEAD_LETTERS.labels(self.projection.name, topic).inc(parked)
 
-    async def _apply_alone(self, message: Message) -> None:
+    async def _apply_alone(self, one: Fetched) -> None:
+        message = one.message
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.attempts),
@@ -76,7 +82,7 @@ class Applier:
                 reraise=True,
             ):
                 with attempt:
-                    await self._apply([[message]])
+                    await self._apply([[one]])
         except ApplyFailed as failure:
             async with self.pool.acquire() as db:
                 moved = await dead_letter(

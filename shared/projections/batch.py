@@ -55,6 +55,28 @@ class Message(Protocol):
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
+@dataclass(slots=True)
+class Fetched:
+    """A message with what it decodes to, decoded once and outside any transaction: a batch
+    retried (the database away, a failing message) is not decoded again, and a replay
+    decodes the next batch while the database applies this one."""
+
+    message: Message
+    envelope: Envelope | None
+    error: NotAKinerjaEvent | None = None
+
+
+def fetched(messages: Sequence[Message]) -> list[Fetched]:
+    """Decode one partition's messages; what is not an event of ours keeps its error."""
+    decoded = []
+    for message in messages:
+        try:
+            decoded.append(Fetched(message, decode(message)))
+        except NotAKinerjaEvent as error:
+            decoded.append(Fetched(message, None, error))
+    return decoded
+
+
 @dataclass
 class Outcome:
     applied: int = 0
@@ -73,45 +95,54 @@ def decode(message: Message) -> Envelope:
 
 
 async def apply_batch(
-    db: Connection, projection: Projection, schema: str, messages: Sequence[Message]
+    db: Connection, projection: Projection, schema: str, partitions: Sequence[Sequence[Fetched]]
 ) -> Outcome:
-    """Apply messages (one topic partition, offset order); the caller owns the transaction."""
+    """Apply what one fetch returned (per topic partition, messages in offset order) in a few
+    statements for all partitions together; the caller owns the transaction."""
     outcome = Outcome()
-    if not messages:
+    partitions = [batch for batch in partitions if batch]
+    if not partitions:
         return outcome
     await use_schema(db, schema)
-    topic, partition = messages[0].topic, messages[0].partition
-    next_offset = await lock_next_offset(db, topic, partition)
-    fresh = [m for m in messages if m.offset >= next_offset]
+    next_offsets = await lock_next_offsets(
+        db, [(batch[0].message.topic, batch[0].message.partition) for batch in partitions]
+    )
+    fresh: list[tuple[Message, Envelope]] = []
+    for batch in partitions:
+        first = batch[0].message
+        start = next_offsets[(first.topic, first.partition)]
+        fresh += [(f.message, _envelope_or_fail(f)) for f in batch if f.message.offset >= start]
     if not fresh:
         return outcome
-    envelopes = [(m, _decode_or_fail(m)) for m in fresh]
-    versions, parked = await _streams_of(db, {(e.source, e.stream_id) for _, e in envelopes})
+    versions, parked = await _streams_of(db, {(e.source, e.stream_id) for _, e in fresh})
     changed: set[StreamKey] = set()
     to_apply: list[Envelope] = []
-    for message, envelope in envelopes:
+    to_park: list[Envelope] = []
+    for message, envelope in fresh:
         key = (envelope.source, envelope.stream_id)
         if envelope.stream_version <= versions.get(key, 0):
             outcome.duplicates += 1
         elif key in parked:
             outcome.parked.append(message)
+            to_park.append(envelope)
         else:
             to_apply.append(envelope)
             versions[key] = envelope.stream_version
             changed.add(key)
-    await _apply(db, projection, fresh[0], to_apply)
+    await _apply(db, projection, fresh[0][0], to_apply)
     outcome.applied = len(to_apply)
-    await _record_progress(db, versions, changed, topic, partition, fresh[-1].offset + 1)
-    if outcome.parked:
-        await _park_all(db, [decode(m) for m in outcome.parked])
+    ends = {(m.topic, m.partition): m.offset + 1 for m, _ in fresh}  # the last of each wins
+    await _record_progress(db, {key: versions[key] for key in changed}, ends)
+    for envelope in to_park:
+        await park(db, envelope, "behind a dead letter")
     return outcome
 
 
-def _decode_or_fail(message: Message) -> Envelope:
-    try:
-        return decode(message)
-    except NotAKinerjaEvent as error:
-        raise ApplyFailed(message, error) from error
+def _envelope_or_fail(fetched: Fetched) -> Envelope:
+    if fetched.envelope is None:
+        error = fetched.error or NotAKinerjaEvent("not decoded")
+        raise ApplyFailed(fetched.message, error) from error
+    return fetched.envelope
 
 
 async def _apply(
@@ -128,18 +159,30 @@ async def _apply(
 
 
 async def lock_next_offset(db: Connection, topic: str, partition: int) -> int:
+    return (await lock_next_offsets(db, [(topic, partition)]))[(topic, partition)]
+
+
+async def lock_next_offsets(
+    db: Connection, partitions: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """Each partition's next offset, its row locked until the transaction ends; in one
+    order (sorted), so two runners sharing partitions during a rebalance cannot deadlock."""
+    ordered = sorted(set(partitions))
+    topics, numbers = [t for t, _ in ordered], [p for _, p in ordered]
     await db.execute(
-        "INSERT INTO _offsets (topic, partition, next_offset) VALUES ($1, $2, 0)"
-        " ON CONFLICT DO NOTHING",
-        topic,
-        partition,
+        "INSERT INTO _offsets (topic, partition, next_offset)"
+        " SELECT *, 0 FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING",
+        topics,
+        numbers,
     )
-    offset: int = await db.fetchval(
-        "SELECT next_offset FROM _offsets WHERE topic = $1 AND partition = $2 FOR UPDATE",
-        topic,
-        partition,
+    rows = await db.fetch(
+        "SELECT o.topic, o.partition, o.next_offset FROM _offsets AS o"
+        " JOIN unnest($1::text[], $2::int[]) AS k(topic, partition) USING (topic, partition)"
+        " ORDER BY o.topic, o.partition FOR UPDATE OF o",
+        topics,
+        numbers,
     )
-    return offset
+    return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
 
 
 async def _streams_of(
@@ -175,20 +218,17 @@ async def _streams_of(
 
 
 async def _record_progress(
-    db: Connection,
-    versions: dict[StreamKey, int],
-    changed: set[StreamKey],
-    topic: str,
-    partition: int,
-    next_offset: int,
+    db: Connection, versions: dict[StreamKey, int], ends: dict[tuple[str, int], int]
 ) -> None:
-    if changed:
-        await _record_progress_of_streams(db, {key: versions[key] for key in changed})
+    if versions:
+        await _record_progress_of_streams(db, versions)
     await db.execute(
-        "UPDATE _offsets SET next_offset = $3 WHERE topic = $1 AND partition = $2",
-        topic,
-        partition,
-        next_offset,
+        "UPDATE _offsets AS o SET next_offset = k.next_offset"
+        " FROM unnest($1::text[], $2::int[], $3::bigint[]) AS k(topic, partition, next_offset)"
+        " WHERE o.topic = k.topic AND o.partition = k.partition",
+        [topic for topic, _ in ends],
+        [partition for _, partition in ends],
+        list(ends.values()),
     )
 
 
@@ -202,11 +242,6 @@ async def _record_progress_of_streams(db: Connection, versions: dict[StreamKey, 
         [k[1] for k in ordered],
         [versions[k] for k in ordered],
     )
-
-
-async def _park_all(db: Connection, envelopes: list[Envelope]) -> None:
-    for envelope in envelopes:
-        await park(db, envelope, "behind a dead letter")
 
 
 async def park(db: Connection, envelope: Envelope, reason: str) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from shared.events.envelope import Envelope
-from shared.observability.logging import bind_message_context
+from shared.observability.logging import applying_events
 from shared.relay.topics import service_topic
 from shared.store.db import Connection
 
@@ -39,9 +39,10 @@ class Projection(ABC):
     async def apply_all(self, db: Connection, events: Sequence[Envelope]) -> None:
         """Apply events in order. A projection may override this to apply a whole batch in
         a few set-based statements; the runner calls it with each fetched batch."""
-        for event in events:
-            # whatever the event causes next is caused by it, within the same correlation
-            with bind_message_context(event.correlation_id, str(event.event_id)):
+        with applying_events() as applying:
+            for event in events:
+                # what is logged meanwhile is caused by it, within the same correlation
+                applying.event(event.correlation_id, event.event_id)
                 await self.apply(db, event)
 
     def schema(self) -> str:

@@ -8,7 +8,7 @@ switch they skip what the rebuild already applied.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -16,7 +16,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.projections.applier import Applier, exclusive_lock
-from shared.projections.batch import ApplyFailed, Message, apply_batch
+from shared.projections.batch import ApplyFailed, Fetched, apply_batch, fetched
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.schema import create_schema
@@ -65,14 +65,16 @@ async def replay(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         applier = Applier(projection, pool, producer, building)
-        read = await _catch_up(consumer, partitions, applier.process, progress)
+        read = await _catch_up(consumer, partitions, applier.process_fetched, progress)
         while True:
             try:
                 read += await _switch_over(pool, consumer, partitions, projection, building)
                 break
             except ApplyFailed:
                 # a failing message: leave the lock and let the applier retry or dead-letter it
-                read += await _catch_up(consumer, partitions, applier.process, progress, read)
+                read += await _catch_up(
+                    consumer, partitions, applier.process_fetched, progress, read
+                )
     finally:
         await consumer.stop()
         await producer.stop()
@@ -86,7 +88,7 @@ async def replay(
 async def _catch_up(
     consumer: AIOKafkaConsumer,
     partitions: list[TopicPartition],
-    process: Callable[..., object],
+    process: Callable[[list[list[Fetched]]], Awaitable[None]],
     progress: Progress | None,
     already: int = 0,
 ) -> int:
@@ -102,9 +104,9 @@ async def _catch_up(
         batches = await consumer.getmany(*partitions, timeout_ms=500)
         # everything fetched is applied, also past `ends`: the consumer has moved beyond it,
         # so a record left out here would be missing from the rebuilt read model for good
-        groups = [list(records) for records in batches.values() if records]
+        groups = [fetched(records) for records in batches.values() if records]
         if groups:
-            await process(groups)  # type: ignore[misc]
+            await process(groups)
             read += sum(len(group) for group in groups)
         if progress:
             progress(already + read, max(total, already + read))
@@ -127,11 +129,10 @@ async def _switch_over(
     async with pool.acquire() as db, db.transaction():
         await exclusive_lock(db, projection)
 
-        async def apply_here(groups: list[list[Message]]) -> None:
-            for messages in groups:
-                outcome = await apply_batch(db, projection, building, messages)
-                if outcome.parked:
-                    raise ApplyFailed(messages[0], RuntimeError("a parked stream; retry outside"))
+        async def apply_here(groups: list[list[Fetched]]) -> None:
+            outcome = await apply_batch(db, projection, building, groups)
+            if outcome.parked:
+                raise ApplyFailed(outcome.parked[0], RuntimeError("a parked stream; retry outside"))
 
         position = await _positions(consumer, partitions)
         try:

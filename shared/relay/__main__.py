@@ -7,13 +7,13 @@ import typer
 
 from shared import process
 from shared.config import KinerjaSettings
-from shared.observability.logging import configure_logging
 from shared.observability.metrics import serve_metrics
+from shared.runtime import start_process
 
 
 async def relay(service: str, batch_size: int, metrics_port: int) -> None:
     settings = KinerjaSettings()
-    configure_logging(f"{service}-relay", settings.log_level, settings.log_json)
+    start_process(f"{service}-relay", settings)
     serve_metrics(metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,15 +6,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import asyncpg
 import orjson
-import uuid_utils
-from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from shared.events.canonical import GENESIS_HASH
 from shared.events.envelope import Envelope, seal_chain
+from shared.events.ids import new_event_id
 from shared.events.model import DomainEvent
 from shared.observability.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from shared.store.db import Connection
@@ -321,13 +319,6 @@ def envelope_from_row(row: asyncpg.Record, source: str) -> Envelope:
         hash=row["hash"],
         payload=orjson.loads(row["payload"]),
     )
-
-
-def new_event_id() -> UUID:
-    """A UUIDv7 as asyncpg's own UUID class, a subclass of uuid.UUID: made from uuid_utils'
-    bytes, written by COPY without a conversion and printed (for the hash) in C, about a
-    microsecond an event less than a standard-library UUID."""
-    return PgUUID(uuid_utils.uuid7().bytes)
 
 
 def _head_row(last: Envelope) -> tuple[str, str, int, str]:

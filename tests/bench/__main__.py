@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shared.observability.logging import configure_logging
+from shared.runtime import tune_garbage_collector
 from tests.bench import append, journal, memory, replay
 from tests.bench.environment import Bench, code_version, fresh_database, log, machine_info
 from tests.bench.results import RESULTS, Report, Suite
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     args = parse(given)
     configure_logging("bench", "WARNING", json=False)  # the kit's INFO lines would drown ours
+    # as every Kinerja process starts (shared/runtime.py); baselines and ours run alike
+    tune_garbage_collector()
     report = Report(command(given))
     n = counts(args)
     selected = args.only or list(SUITES)

@@ -144,7 +144,7 @@ async def follow_replay(bench: Bench, tally: str, topic: str, folder: Path) -> W
             return 0.0
 
         argv = ["shared.projections", "replay", "--projection",
-                "tests.support.projections:from_environment"]  # fmt: skip
+                "tests.support.projections:bulk_from_environment"]  # fmt: skip
         env = {"TALLY_NAME": tally, "TALLY_TOPIC": topic}
         watched = start(bench, argv, env, folder / "replay.log")
         try:

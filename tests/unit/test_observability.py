@@ -2,13 +2,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
 import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Scope
 
+from shared.events.canonical import GENESIS_HASH
+from shared.events.envelope import Envelope, seal_chain
 from shared.observability.health import Check, health_router
 from shared.observability.logging import (
     CAUSATION_HEADER,
@@ -20,6 +23,9 @@ from shared.observability.logging import (
     current_correlation_id,
 )
 from shared.observability.metrics import EVENTS_APPENDED, metrics_app
+from shared.projections.projection import Projection
+from shared.store.db import Connection
+from tests.support.events import TargetSet
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +89,44 @@ def test_every_line_is_json_with_the_service_and_the_bound_correlation_id(
         assert line["correlation_id"] == "corr-1"
         assert line["causation_id"] == "cause-1"
         assert line["timestamp"].endswith("Z")
+
+
+class Logging(Projection):
+    """Logs one line per event it applies, through the default apply_all."""
+
+    name, topics, tables = "logging", ("kinerja.test.v1",), ""
+
+    async def apply(self, db: Connection, event: Envelope) -> None:
+        structlog.get_logger().info("applied", indicator=event.payload["indicator"])
+
+
+async def test_lines_logged_while_a_projection_applies_an_event_name_that_event(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("appraisal")
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    first, second = seal_chain(
+        [TargetSet(indicator="a", target=1), TargetSet(indicator="b", target=2)],
+        source="targets", stream_id="skp-1", after_version=0, subject="1990", occurred_at=at,
+        recorded_at=at, actor="1990", correlation_id="the-command", causation_id=None,
+        previous_hash=GENESIS_HASH,
+    )  # fmt: skip
+
+    with bind_message_context("the-request", None):
+        await Logging().apply_all(cast(Connection, None), [first, second])
+        structlog.get_logger().info("after")
+
+    lines = json_lines(capsys)
+    assert [(line["event"], line["correlation_id"]) for line in lines] == [
+        ("applied", "the-command"),
+        ("applied", "the-command"),
+        ("after", "the-request"),
+    ]
+    assert [line.get("causation_id") for line in lines] == [
+        str(first.event_id),
+        str(second.event_id),
+        None,
+    ]
 
 
 def test_configuring_twice_still_writes_each_line_once(capsys: pytest.CaptureFixture[str]) -> None:
