@@ -24,6 +24,43 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def hash_content(
+    event_id: str,
+    event_type: str,
+    schema_version: int,
+    source: str,
+    stream_id: str,
+    stream_version: int,
+    subject: str,
+    occurred_at: str,
+    recorded_at: str,
+    actor: str,
+    correlation_id: str,
+    causation_id: str | None,
+    previous_hash: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """What an event's hash covers, its instants spelled by `iso_utc`: every field of its
+    envelope but the hash. The one definition, for an Envelope and for the store's bulk
+    path, which seals rows without building envelopes."""
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "source": source,
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+        "subject": subject,
+        "occurred_at": occurred_at,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "correlation_id": correlation_id,
+        "causation_id": causation_id,
+        "previous_hash": previous_hash,
+        "payload": payload,
+    }
+
+
 _T = TypeVar("_T")
 
 
@@ -63,22 +100,12 @@ class Envelope:
 
     def hash_content(self) -> dict[str, Any]:
         """Everything the hash covers: all fields but the hash itself."""
-        return {
-            "event_id": str(self.event_id),
-            "event_type": self.event_type,
-            "schema_version": self.schema_version,
-            "source": self.source,
-            "stream_id": self.stream_id,
-            "stream_version": self.stream_version,
-            "subject": self.subject,
-            "occurred_at": iso_utc(self.occurred_at),
-            "recorded_at": iso_utc(self.recorded_at),
-            "actor": self.actor,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "previous_hash": self.previous_hash,
-            "payload": self.payload,
-        }
+        return hash_content(
+            str(self.event_id), self.event_type, self.schema_version, self.source,
+            self.stream_id, self.stream_version, self.subject, iso_utc(self.occurred_at),
+            iso_utc(self.recorded_at), self.actor, self.correlation_id, self.causation_id,
+            self.previous_hash, self.payload,
+        )  # fmt: skip
 
     def computed_hash(self) -> str:
         return event_hash(self.hash_content())

@@ -1,6 +1,7 @@
 import asyncio
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 
 import asyncpg
@@ -8,7 +9,14 @@ import pytest
 
 from shared.events.canonical import GENESIS_HASH
 from shared.store.errors import ConcurrencyError, SubjectMismatch
-from shared.store.event_store import START, EventStore, Position, StoredEvent, StreamAppend
+from shared.store.event_store import (
+    START,
+    BatchFailed,
+    EventStore,
+    Position,
+    StoredEvent,
+    StreamAppend,
+)
 from shared.store.migrations import KIT_MIGRATIONS, load, migrate
 from tests.support.events import ProgressRecorded, TargetSet, context, registry
 
@@ -239,3 +247,52 @@ async def test_a_bulk_append_with_one_stale_stream_writes_nothing(store: EventSt
         )
 
     assert await store.read_stream("fresh") == []
+
+
+def one_event_streams(names: Iterable[str], version: int = 0) -> list[StreamAppend]:
+    return [StreamAppend(n, version, NIP, [TargetSet(indicator=n, target=version)]) for n in names]
+
+
+async def test_batches_are_written_each_in_turn_with_progress_as_each_commits(
+    store: EventStore,
+) -> None:
+    told: list[int] = []
+    batches = [
+        one_event_streams("ab"),
+        [StreamAppend("c", 0, NIP, [TargetSet(indicator="c", target=1)] * 3)],
+        one_event_streams("a", version=1),  # a stream of the batch before: after its commit
+        one_event_streams("de"),
+    ]
+
+    written = await store.append_batches(batches, context=context(), progress=told.append)
+
+    assert (written, told) == (8, [2, 3, 1, 2])
+    streams = {name: await store.read_stream(name) for name in "abcde"}
+    assert [len(events) for events in streams.values()] == [2, 1, 3, 1, 1]
+    assert streams["a"][1].previous_hash == streams["a"][0].hash  # across the two batches
+    assert [e.stream_version for e in streams["c"]] == [1, 2, 3]
+    assert all(e.is_intact() for events in streams.values() for e in events)
+    everything = await settled_read_all(store, START, expected=8)
+    assert len({e.envelope.event_id for e in everything}) == 8
+
+
+async def test_a_failing_batch_keeps_those_before_it_and_writes_none_after_it(
+    store: EventStore,
+) -> None:
+    await store.append(
+        "taken", 0, [TargetSet(indicator="a", target=1)], subject=NIP, context=context()
+    )
+    batches = [
+        one_event_streams("ab"),
+        [*one_event_streams("c"), *one_event_streams(["taken"])],  # stale: taken is at 1
+        one_event_streams("de"),
+        one_event_streams("fg"),
+    ]
+
+    with pytest.raises(BatchFailed, match="batch 1 failed") as failed:
+        await store.append_batches(batches, context=context())
+
+    assert (failed.value.written, failed.value.batch) == (2, 1)
+    assert isinstance(failed.value.__cause__, ConcurrencyError)
+    written = {name: len(await store.read_stream(name)) for name in "abcdefg"}
+    assert written == {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0, "f": 0, "g": 0}

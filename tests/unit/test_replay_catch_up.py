@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
 
+from shared.projections.batch import Fetched
 from shared.projections.replay import _catch_up
 
 PARTITION = TopicPartition("kinerja.targets.v1", 0)
@@ -15,6 +16,9 @@ class Record:
     topic: str
     partition: int
     offset: int
+    key: bytes | None = None
+    value: bytes | None = None  # not an event: decoding it gives an error, kept for the applier
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -48,8 +52,8 @@ class GrowingTopic:
 class Applied:
     offsets: list[int] = field(default_factory=list)
 
-    async def __call__(self, groups: list[list[Record]]) -> None:
-        self.offsets += [r.offset for group in groups for r in group]
+    async def __call__(self, groups: list[list[Fetched]]) -> None:
+        self.offsets += [f.message.offset for group in groups for f in group]
 
 
 async def test_records_fetched_past_the_end_offsets_are_applied_not_dropped() -> None:

@@ -130,18 +130,26 @@ async def _write(
     progress: Progress | None,
 ) -> None:
     changed = [e for e in employees if e.pending]
-    for start in range(0, len(changed), CHUNK):
-        chunk = changed[start : start + CHUNK]
-        await repository.store.append_many(
+    chunks = [changed[start : start + CHUNK] for start in range(0, len(changed), CHUNK)]
+    done = iter(range(CHUNK, len(changed) + CHUNK, CHUNK))  # employees written, chunk by chunk
+
+    def committed(_events: int) -> None:
+        if progress:
+            progress(min(next(done), len(changed)), len(changed))
+
+    # the store writes one chunk while it hashes the next, each chunk its own transaction
+    await repository.store.append_batches(
+        (
             [
                 StreamAppend(
                     Employee.stream_id(e.identity), e.loaded_version, e.identity, list(e.pending)
                 )
                 for e in chunk
-            ],
-            context=context,
-        )
-        for employee in chunk:
-            employee.pending.clear()
-        if progress:
-            progress(min(start + CHUNK, len(changed)), len(changed))
+            ]
+            for chunk in chunks
+        ),
+        context=context,
+        progress=committed,
+    )
+    for employee in changed:
+        employee.pending.clear()
