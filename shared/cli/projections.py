@@ -67,6 +67,15 @@ def replay(
     database_url: DatabaseUrl = None,
     bootstrap_servers: BootstrapServers = None,
     namespace: Namespace = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="processes that rebuild a read model side by side, each a share of the"
+            " partitions [default: one per core from 100,000 messages, else one]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Rebuild read models from the start of their topics into a fresh schema while the live
     ones keep serving, then switch each over in one transaction."""
@@ -88,12 +97,18 @@ def replay(
             for projection in projections:
                 with progress_bar(f"replaying {projection.name}") as advance:
                     report = await replay_projection(
-                        projection, pool, config.kafka_bootstrap_servers, progress=advance
+                        projection,
+                        pool,
+                        config.kafka_bootstrap_servers,
+                        progress=advance,
+                        workers=workers,
+                        database_url=str(config.database_url),
                     )
                 rate = report.messages / max(report.seconds, 1e-9)
                 typer.echo(
                     f"replayed {projection.name}: {report.messages} messages in"
-                    f" {report.seconds:.1f}s ({rate:,.0f}/s); live: {report.schema}"
+                    f" {report.seconds:.1f}s ({rate:,.0f}/s, {report.workers} process"
+                    f"{'es' * (report.workers > 1)}); live: {report.schema}"
                 )
 
     run("replay", work)

@@ -5,6 +5,7 @@ of conformance (tests/unit/test_kafka_binding.py); the hot paths here do without
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -129,6 +130,7 @@ def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
     return envelope
 
 
+@lru_cache(maxsize=1024)  # the events of one command or import share their instants
 def _instant(raw: bytes) -> datetime:
     moment = datetime.fromisoformat(raw.decode())
     if moment.tzinfo is None:

@@ -70,7 +70,16 @@ def run(
 
 
 @app.command("replay")
-def replay_command(spec: str = PROJECTION) -> None:
+def replay_command(
+    spec: str = PROJECTION,
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="processes that rebuild side by side, each a share of the partitions"
+        " [default: one per core from 100,000 messages, else one]",
+        show_default=False,
+    ),
+) -> None:
     """Rebuild the read model from the start of its topics, then switch over in one step."""
 
     async def work(projection: Projection, pool: asyncpg.Pool, settings: KinerjaSettings) -> None:
@@ -80,10 +89,13 @@ def replay_command(spec: str = PROJECTION) -> None:
                 pool,
                 settings.kafka_bootstrap_servers,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                workers=workers,
+                database_url=str(settings.database_url),
             )
         typer.echo(
             f"replayed {report.messages} messages in {report.seconds:.1f}s "
-            f"({report.messages / max(report.seconds, 1e-9):,.0f}/s); live: {report.schema}"
+            f"({report.messages / max(report.seconds, 1e-9):,.0f}/s, {report.workers} process"
+            f"{'es' * (report.workers > 1)}); live: {report.schema}"
         )
 
     _with_pool(spec, work)

@@ -107,32 +107,36 @@ async def apply_batch(
     next_offsets = await lock_next_offsets(
         db, [(batch[0].message.topic, batch[0].message.partition) for batch in partitions]
     )
-    fresh: list[tuple[Message, Envelope]] = []
+    fresh: list[Fetched] = []
+    ends: dict[tuple[str, int], int] = {}
     for batch in partitions:
-        first = batch[0].message
+        first, last = batch[0].message, batch[-1].message
         start = next_offsets[(first.topic, first.partition)]
-        fresh += [(f.message, _envelope_or_fail(f)) for f in batch if f.message.offset >= start]
+        if last.offset >= start:
+            fresh += (
+                batch if first.offset >= start else [f for f in batch if f.message.offset >= start]
+            )
+            ends[(first.topic, first.partition)] = last.offset + 1
     if not fresh:
         return outcome
-    versions, parked = await _streams_of(db, {(e.source, e.stream_id) for _, e in fresh})
-    changed: set[StreamKey] = set()
+    envelopes = [_envelope_or_fail(f) for f in fresh]
+    versions, parked = await _streams_of(db, {(e.source, e.stream_id) for e in envelopes})
+    changed: dict[StreamKey, int] = {}
     to_apply: list[Envelope] = []
     to_park: list[Envelope] = []
-    for message, envelope in fresh:
+    for one, envelope in zip(fresh, envelopes, strict=True):
         key = (envelope.source, envelope.stream_id)
         if envelope.stream_version <= versions.get(key, 0):
             outcome.duplicates += 1
         elif key in parked:
-            outcome.parked.append(message)
+            outcome.parked.append(one.message)
             to_park.append(envelope)
         else:
             to_apply.append(envelope)
-            versions[key] = envelope.stream_version
-            changed.add(key)
-    await _apply(db, projection, fresh[0][0], to_apply)
+            versions[key] = changed[key] = envelope.stream_version
+    await _apply(db, projection, fresh[0].message, to_apply)
     outcome.applied = len(to_apply)
-    ends = {(m.topic, m.partition): m.offset + 1 for m, _ in fresh}  # the last of each wins
-    await _record_progress(db, {key: versions[key] for key in changed}, ends)
+    await _record_progress(db, changed, ends)
     for envelope in to_park:
         await park(db, envelope, "behind a dead letter")
     return outcome

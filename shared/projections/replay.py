@@ -7,8 +7,9 @@ new one, never a mix. Live runners check the stored offset on every batch, so af
 switch they skip what the rebuild already applied.
 """
 
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -16,9 +17,10 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.projections.applier import Applier, exclusive_lock
-from shared.projections.batch import ApplyFailed, Fetched, apply_batch, fetched
+from shared.projections.batch import ApplyFailed, Fetched, apply_batch
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
+from shared.projections.replay_worker import CatchUpJob, catch_up, history_consumer, in_processes
 from shared.projections.schema import create_schema
 from shared.relay.topics import ensure_topics, topic_partitions
 from shared.store.db import Connection
@@ -26,6 +28,7 @@ from shared.store.migrations import quote_identifier
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int], None]  # (messages read, messages to read)
+PARALLEL_FROM = 100_000  # messages from which `workers=None` shares a replay out
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class ReplayReport:
     messages: int
     seconds: float
     schema: str
+    workers: int = 1  # processes that rebuilt it side by side
 
 
 async def replay(
@@ -42,7 +46,19 @@ async def replay(
     *,
     progress: Progress | None = None,
     batch_size: int = 5000,
+    workers: int | None = 1,
+    database_url: str | None = None,
 ) -> ReplayReport:
+    """Rebuild `projection` into a new schema from the start of its topics, then switch over.
+
+    With `workers` above one (and a `database_url` for them), the partitions are shared out
+    among that many processes, which rebuild side by side on as many cores; this process
+    then applies what arrived meanwhile and switches over as a replay in one process does.
+    `workers=None` chooses: a process per core once the topics hold PARALLEL_FROM messages
+    (a worker takes about a second to start), else one.
+    """
+    if workers != 1 and database_url is None:
+        raise ValueError("a replay in several processes needs the database URL for them")
     started = time.monotonic()
     building = projection.schema() + "__next"
     async with pool.acquire() as db, db.transaction():
@@ -50,73 +66,69 @@ async def replay(
         await create_schema(db, projection, building)
     await ensure_topics(bootstrap_servers, [dead_letter_spec(projection)])
     partitions = await topic_partitions(bootstrap_servers, projection.topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        max_poll_records=batch_size,
-        # a replay reads history as fast as it can: big fetches, so big transactions
-        max_partition_fetch_bytes=2 * 1024 * 1024,
-        auto_offset_reset="earliest",  # an offset reset racing seek_to_beginning stays at the start
-    )
+    consumer = history_consumer(bootstrap_servers, batch_size)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
     await consumer.start()
     await producer.start()
     try:
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        if workers is None:
+            workers = await _workers_for(consumer, partitions)
+        read, shares = 0, list[list[TopicPartition]]()
+        if workers > 1 and len(partitions) > 1 and database_url is not None:
+            shares = [partitions[k::workers] for k in range(min(workers, len(partitions)))]
+            job = CatchUpJob(projection, database_url, bootstrap_servers, building, batch_size)
+            read = await in_processes(job, shares, progress)
+            await _seek_to_stored(pool, consumer, building, partitions)
+        else:
+            await consumer.seek_to_beginning(*partitions)
         applier = Applier(projection, pool, producer, building)
-        read = await _catch_up(consumer, partitions, applier.process_fetched, progress)
+        read += await catch_up(consumer, partitions, applier.process_fetched, progress, read)
         while True:
             try:
                 read += await _switch_over(pool, consumer, partitions, projection, building)
                 break
             except ApplyFailed:
                 # a failing message: leave the lock and let the applier retry or dead-letter it
-                read += await _catch_up(
+                read += await catch_up(
                     consumer, partitions, applier.process_fetched, progress, read
                 )
     finally:
         await consumer.stop()
         await producer.stop()
-    report = ReplayReport(read, time.monotonic() - started, projection.schema())
+    report = ReplayReport(
+        read, time.monotonic() - started, projection.schema(), max(len(shares), 1)
+    )
     log.info(
         "projection.replayed", projection=projection.name, messages=read, seconds=report.seconds
     )
     return report
 
 
-async def _catch_up(
-    consumer: AIOKafkaConsumer,
-    partitions: list[TopicPartition],
-    process: Callable[[list[list[Fetched]]], Awaitable[None]],
-    progress: Progress | None,
-    already: int = 0,
-) -> int:
-    """Read and apply every partition up to the end offsets of now."""
+async def _workers_for(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> int:
+    firsts = await consumer.beginning_offsets(partitions)
     ends = await consumer.end_offsets(partitions)
-    total = already + sum(
-        ends[p] - at for p, at in (await _positions(consumer, partitions)).items()
-    )
-    read = 0
-    while any(
-        position < ends[p] for p, position in (await _positions(consumer, partitions)).items()
-    ):
-        batches = await consumer.getmany(*partitions, timeout_ms=500)
-        # everything fetched is applied, also past `ends`: the consumer has moved beyond it,
-        # so a record left out here would be missing from the rebuilt read model for good
-        groups = [fetched(records) for records in batches.values() if records]
-        if groups:
-            await process(groups)
-            read += sum(len(group) for group in groups)
-        if progress:
-            progress(already + read, max(total, already + read))
-    return read
+    messages = sum(ends[p] - firsts[p] for p in partitions)
+    return (os.cpu_count() or 1) if messages >= PARALLEL_FROM else 1
 
 
-async def _positions(
-    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    return {p: await consumer.position(p) for p in partitions}
+async def _seek_to_stored(
+    pool: asyncpg.Pool,
+    consumer: AIOKafkaConsumer,
+    schema: str,
+    partitions: list[TopicPartition],
+) -> None:
+    """Continue each partition where the workers' last batch left it."""
+    async with pool.acquire() as db:
+        rows = await db.fetch(
+            f"SELECT topic, partition, next_offset FROM {quote_identifier(schema)}._offsets"
+        )
+    stored = {TopicPartition(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+    for partition in partitions:
+        if partition in stored:
+            consumer.seek(partition, stored[partition])
+        else:
+            await consumer.seek_to_beginning(partition)
 
 
 async def _switch_over(
@@ -134,9 +146,9 @@ async def _switch_over(
             if outcome.parked:
                 raise ApplyFailed(outcome.parked[0], RuntimeError("a parked stream; retry outside"))
 
-        position = await _positions(consumer, partitions)
+        position = {p: await consumer.position(p) for p in partitions}
         try:
-            read = await _catch_up(consumer, partitions, apply_here, None)
+            read = await catch_up(consumer, partitions, apply_here, None)
         except ApplyFailed:
             for partition, offset in position.items():
                 consumer.seek(partition, offset)  # the rolled-back part is read again

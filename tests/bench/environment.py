@@ -126,9 +126,15 @@ async def delete_topics(bootstrap_servers: str, topics: list[str]) -> None:
         await admin.close()
 
 
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 class CpuMeter:
-    """CPU seconds over a timed window: of this process (all threads but the meter's own),
-    and of the PostgreSQL backends serving this database when the server runs on this
+    """CPU seconds over a timed window: of this process (all threads but the meter's own) and
+    of its child processes that ended in the window (a replay's worker processes), and of the
+    PostgreSQL backends serving this database when the server runs on this
     machine. Backends are found in /proc by their process title (`postgres: USER DATABASE
     ...`) and sampled every 0.2 s, so one that a pool replaces mid-case is still counted."""
 
@@ -147,13 +153,13 @@ class CpuMeter:
 
     def start(self) -> None:
         self.first = self._backends()
-        self.client = time.process_time()
+        self.client = time.process_time() + _children_cpu()
         self.thread.start()
 
     def stop(self, events: int) -> dict[str, float]:
         self.done.set()
         self.thread.join()
-        client = time.process_time() - self.client - self.own_cpu
+        client = time.process_time() + _children_cpu() - self.client - self.own_cpu
         self.last.update(self._backends())
         found = {"client CPU µs/event": client / events * 1e6}
         if self.last:

@@ -68,7 +68,9 @@ async def _run(bench: Bench, suite: Suite) -> None:
             )
             projection = await follow_replay(bench, tally, topic, Path(folder))
             suite.cases.append(
-                projection.case("replay", "replay subprocess (Tally)", bench.memory_events)
+                projection.case(
+                    "replay", "replay subprocess (BulkTally, one process)", bench.memory_events
+                )
             )
         finally:
             schemas = [f"proj_{tally}{suffix}" for suffix in ("", "__next", "__retired")]
@@ -143,7 +145,9 @@ async def follow_replay(bench: Bench, tally: str, topic: str, folder: Path) -> W
                 return float(done) / bench.memory_events
             return 0.0
 
-        argv = ["shared.projections", "replay", "--projection",
+        # one process applies every event: what one replaying process holds at most (in a
+        # replay in several, each worker runs this loop on a share of the partitions)
+        argv = ["shared.projections", "replay", "--workers", "1", "--projection",
                 "tests.support.projections:bulk_from_environment"]  # fmt: skip
         env = {"TALLY_NAME": tally, "TALLY_TOPIC": topic}
         watched = start(bench, argv, env, folder / "replay.log")

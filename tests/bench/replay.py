@@ -30,6 +30,7 @@ from tests.bench.rounds import run_rounds
 from tests.support.projections import BulkTally, Tally
 
 PARTITIONS = 6
+WORKERS = 2  # replay processes: one per core of the machine the goals are set for
 SUBJECTS = 10_000  # NIPs the streams are spread over (the Kafka key)
 DECODE_SAMPLE = 20_000
 Sample = list[tuple[bytes, list[tuple[str, bytes]]]]
@@ -65,7 +66,8 @@ def run(bench: Bench) -> Suite:
             bench,
             [
                 ("bare consume", lambda: bare_consume(bench, topic, sample)),
-                ("replay BulkTally", lambda: replay_case(bench, bulk)),
+                ("replay BulkTally", lambda: replay_case(bench, bulk, workers=WORKERS)),
+                ("replay BulkTally x1", lambda: replay_case(bench, bulk, workers=1)),
                 ("replay Tally", lambda: replay_case(bench, tally)),
                 ("replay no-op", lambda: replay_case(bench, nothing)),
                 ("decode only", lambda: decode_only(sample)),
@@ -73,7 +75,10 @@ def run(bench: Bench) -> Suite:
         )
     finally:
         asyncio.run(_clean_up(bench, topic, [bulk, tally, nothing]))
-    suite.ratio("replay (BulkTally) / bare consume", "replay_bulk", "bare_consume", 0.5, ">= 0.5")
+    suite.ratio(f"replay (BulkTally, {WORKERS} processes) / bare consume", "replay_bulk",
+                "bare_consume", 0.5, ">= 0.5")  # fmt: skip
+    suite.ratio("replay (BulkTally, one process) / bare consume", "replay_bulk_x1",
+                "bare_consume", None, "—")  # fmt: skip
     suite.ratio("replay (Tally, a statement per event) / bare consume", "replay_tally",
                 "bare_consume", None, "—")  # fmt: skip
     suite.ratio("replay (no-op projection) / bare consume", "replay_nothing", "bare_consume",
@@ -158,13 +163,15 @@ async def bare_consume(bench: Bench, topic: str, sample: Sample) -> Case:
                 seen / seconds, "msg/s", cpu)  # fmt: skip
 
 
-async def replay_case(bench: Bench, projection: Projection) -> Case:
+async def replay_case(bench: Bench, projection: Projection, workers: int = 1) -> Case:
     pool = await create_pool(bench.database_url, max_size=4)
     meter = CpuMeter(bench.database_url)
     meter.start()
     started = time.perf_counter()
     try:
-        report = await replay(projection, pool, bench.kafka)
+        report = await replay(
+            projection, pool, bench.kafka, workers=workers, database_url=bench.database_url
+        )
         wall = time.perf_counter() - started
         cpu = meter.stop(report.messages)
     finally:
@@ -176,8 +183,11 @@ async def replay_case(bench: Bench, projection: Projection) -> Case:
         applied = await count_rows(bench.database_url, f"{schema}.applied")
         if applied != bench.replay_events:
             raise AssertionError(f"{applied} events applied, {bench.replay_events} replayed")
-    if isinstance(projection, BulkTally):
-        key, name = "replay_bulk", "shared.projections.replay, BulkTally (set-based apply_all)"
+    if isinstance(projection, BulkTally) and workers > 1:
+        key = "replay_bulk"
+        name = f"shared.projections.replay, BulkTally (set-based), {workers} worker processes"
+    elif isinstance(projection, BulkTally):
+        key, name = "replay_bulk_x1", "diagnostic: replay, BulkTally, in one process"
     elif isinstance(projection, Tally):
         key, name = "replay_tally", "diagnostic: replay, Tally (two statements per event)"
     elif isinstance(projection, Nothing):

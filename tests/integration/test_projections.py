@@ -278,8 +278,14 @@ async def test_a_poison_message_is_dead_lettered_later_ones_flow_and_redrive_app
     assert (again.applied, again.duplicates) == (0, 0)
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "two worker processes"])
 async def test_replay_rebuilds_an_equal_read_model_while_the_live_one_keeps_serving(
-    store: EventStore, pool: asyncpg.Pool, kafka_bootstrap_servers: str, any_tally: Tally
+    store: EventStore,
+    pool: asyncpg.Pool,
+    kafka_bootstrap_servers: str,
+    database_url: str,
+    any_tally: Tally,
+    workers: int,
 ) -> None:
     tally = any_tally
     await append_and_publish(store, kafka_bootstrap_servers, subjects=20, events_each=10)
@@ -291,7 +297,14 @@ async def test_replay_rebuilds_an_equal_read_model_while_the_live_one_keeps_serv
         # damage the live read model: the replay must not copy it but rebuild from events
         await pool.execute(f'UPDATE "{tally.schema()}".tally SET events = -1')
         rebuilding = asyncio.create_task(
-            replay(tally, pool, kafka_bootstrap_servers, batch_size=50)
+            replay(
+                tally,
+                pool,
+                kafka_bootstrap_servers,
+                batch_size=50,
+                workers=workers,
+                database_url=database_url,
+            )
         )
         await append_and_publish(
             store, kafka_bootstrap_servers, subjects=3, events_each=2, first=20
@@ -303,6 +316,7 @@ async def test_replay_rebuilds_an_equal_read_model_while_the_live_one_keeps_serv
     # the damaged rows are gone only if the rebuilt schema took the live one's place
     assert all(events > 0 for events, _ in expected.values())
     assert report.messages >= 200
+    assert report.workers == workers  # the topic has partitions enough to share out
     assert set(before) < set(expected)
     assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 206
 

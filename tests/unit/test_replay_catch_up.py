@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from aiokafka import TopicPartition
 
 from shared.projections.batch import Fetched
-from shared.projections.replay import _catch_up
+from shared.projections.replay_worker import catch_up
 
 PARTITION = TopicPartition("kinerja.targets.v1", 0)
 
@@ -59,7 +59,7 @@ class Applied:
 async def test_records_fetched_past_the_end_offsets_are_applied_not_dropped() -> None:
     topic, applied = GrowingTopic(), Applied()
 
-    read = await _catch_up(topic, [PARTITION], applied, None)
+    read = await catch_up(topic, [PARTITION], applied, None)
 
     assert applied.offsets == [0, 1, 2, 3, 4]  # the consumer is at 5: 3 and 4 have no second chance
     assert read == 5
