@@ -126,14 +126,45 @@ async def delete_topics(bootstrap_servers: str, topics: list[str]) -> None:
         await admin.close()
 
 
+PYTHON = sys.executable.encode()
+
+
 def _children_cpu() -> float:
+    """CPU of the processes below this one: those this process reaped, and those alive with
+    what they reaped (a replay's workers are forked from a forkserver, which reaps them)."""
     times = os.times()
-    return times.children_user + times.children_system
+    return times.children_user + times.children_system + sum(_alive_descendants().values())
+
+
+def _alive_descendants() -> dict[int, float]:
+    found: dict[int, float] = {}
+    pending = [os.getpid()]
+    while pending:
+        parent = pending.pop()
+        try:
+            children = [
+                int(pid)
+                for task in os.scandir(f"/proc/{parent}/task")
+                for pid in Path(task.path, "children").read_text().split()
+            ]
+        except OSError:  # gone meanwhile
+            continue
+        for child in children:
+            try:
+                # Python ones only: a broker or database server this run started is not ours
+                if not Path(f"/proc/{child}/cmdline").read_bytes().startswith(PYTHON):
+                    continue
+                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            found[child] = sum(int(f) for f in fields[11:15]) / CpuMeter.TICK
+            pending.append(child)
+    return found
 
 
 class CpuMeter:
     """CPU seconds over a timed window: of this process (all threads but the meter's own) and
-    of its child processes that ended in the window (a replay's worker processes), and of the
+    of the processes below it (a replay's worker processes), and of the
     PostgreSQL backends serving this database when the server runs on this
     machine. Backends are found in /proc by their process title (`postgres: USER DATABASE
     ...`) and sampled every 0.2 s, so one that a pool replaces mid-case is still counted."""
