@@ -9,9 +9,9 @@ from typing import Annotated, Any, TypeVar, dataclass_transform
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
-from uuid_utils.compat import uuid7 as new_event_id
 
 from shared.events.canonical import event_hash
+from shared.events.ids import new_event_id
 from shared.events.model import DomainEvent
 from shared.events.registry import EventRegistry
 

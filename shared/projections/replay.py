@@ -54,8 +54,9 @@ async def replay(
     With `workers` above one (and a `database_url` for them), the partitions are shared out
     among that many processes, which rebuild side by side on as many cores; this process
     then applies what arrived meanwhile and switches over as a replay in one process does.
-    `workers=None` chooses: a process per core once the topics hold PARALLEL_FROM messages
-    (a worker takes about a second to start), else one.
+    `workers=None` chooses: a process per core once the topics hold PARALLEL_FROM messages,
+    else one (the first replay in several processes of a process starts the forkserver its
+    workers are forked from, about a second: see replay_worker).
     """
     if workers != 1 and database_url is None:
         raise ValueError("a replay in several processes needs the database URL for them")

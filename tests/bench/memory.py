@@ -45,7 +45,7 @@ def run(bench: Bench) -> Suite:
         if case.unit != "MB peak":
             continue
         growth = case.extra["RSS@100% MB"] - case.extra["RSS@25% MB"]
-        who = case.name.split(",")[0]
+        who = case.name.split(" (")[0]
         suite.checks += [
             Check(f"{who}: peak RSS", case.value, f"< {LIMIT_MB} MB", case.value < LIMIT_MB),
             Check(f"{who}: RSS growth 25%→100%", growth, f"<= {FLAT_MB} MB (flat)",
