@@ -90,7 +90,8 @@ async def test_replay_by_name_rebuilds_the_read_model_and_an_unknown_name_lists_
     )
 
     listed = await kinerja(env, "replay", "--list")
-    replayed = await kinerja(env, "replay", "targets.board")
+    # the topic has two partitions: a worker process for each
+    replayed = await kinerja(env, "replay", "targets.board", "--workers", "2")
     unknown = await kinerja(env, "replay", "targets.bored")
 
     assert listed.exit_code == 0
@@ -100,6 +101,7 @@ async def test_replay_by_name_rebuilds_the_read_model_and_an_unknown_name_lists_
     ]  # fmt: skip
     assert replayed.exit_code == 0, replayed.output
     assert "replayed targets.board: 2 messages" in replayed.stdout
+    assert "2 processes" in replayed.stdout
     rebuilt = await pool.fetch(
         "SELECT code FROM proj_targets_board.units WHERE code = ANY($1) ORDER BY code", codes
     )
