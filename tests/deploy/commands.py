@@ -149,7 +149,7 @@ def _run_service(module: ModuleType, command: Any, args: list[str], found: Run) 
         patches.enter_context(mock.patch.object(process, "relay", relay))
         patches.enter_context(mock.patch.object(process, "projection", projection))
         patches.enter_context(mock.patch.object(process, "serve", serve))
-        patches.enter_context(mock.patch.object(module, "configure_logging"))
+        patches.enter_context(mock.patch.object(module, "start_process"))
         patches.enter_context(mock.patch.object(BaseSettings, "__init__", reading))
         if hasattr(module, "worker_process"):
             patches.enter_context(mock.patch.object(module.worker_process, "spawned", spawned))
