@@ -119,29 +119,13 @@ class Envelope:
         return registry.decode(self.event_type, self.schema_version, self.payload)
 
 
-def seal(
-    *,
-    event_id: UUID,
-    event: DomainEvent,
-    source: str,
-    stream_id: str,
-    stream_version: int,
-    subject: str,
-    occurred_at: datetime,
-    recorded_at: datetime,
-    actor: str,
-    correlation_id: str,
-    causation_id: str | None,
-    previous_hash: str,
-) -> Envelope:
-    """Wrap a new domain event and chain it to `previous_hash`."""
-    envelope = Envelope(
-        event_id, event.type_name, event.schema_version, source, stream_id, stream_version,
-        subject, occurred_at, recorded_at, actor, correlation_id, causation_id, previous_hash,
-        "", event.payload(),
-    )  # fmt: skip
-    # the hash covers every other field, so it is set once they exist (one object per event)
-    object.__setattr__(envelope, "hash", envelope.computed_hash())
+def seal(*, event_id: UUID, event: DomainEvent, stream_version: int, **stream: Any) -> Envelope:
+    """One new event at `stream_version`, chained to `previous_hash`; `stream` names the
+    rest as `seal_chain` does (source, stream_id, subject, occurred_at, recorded_at, actor,
+    correlation_id, causation_id, previous_hash)."""
+    [envelope] = seal_chain(
+        [event], after_version=stream_version - 1, new_id=lambda: event_id, **stream
+    )
     return envelope
 
 
@@ -160,10 +144,9 @@ def seal_chain(
     previous_hash: str,
     new_id: Callable[[], UUID] = new_event_id,
 ) -> list[Envelope]:
-    """New events of one stream after `after_version`, each with a new UUIDv7 and chained
-    to the one before, the first to `previous_hash`: what `seal` does per event, with the
-    call's own cost paid once per stream (the bulk append seals 100,000 events a second).
-    `new_id` makes the ids (UUIDv7)."""
+    """New events of one stream after `after_version`, each with a new id (`new_id`,
+    UUIDv7) and chained to the one before, the first to `previous_hash`. Built positionally,
+    the hash set once every other field is there (it covers them all)."""
     sealed = []
     version = after_version
     for event in events:
