@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -161,6 +162,12 @@ def _work(job: CatchUpJob, report: Connection) -> None:
 
 
 async def _catch_up_share(job: CatchUpJob, report: Connection) -> None:
+    # the replaying process gone (killed, say), its worker goes at once, its open transaction
+    # rolled back with its connection: a worker outliving its replay would write into the
+    # schema of the next one
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        asyncio.get_running_loop().add_reader(parent.sentinel, os._exit, 1)
     pool = await create_pool(job.database_url, min_size=1, max_size=2)
     consumer = history_consumer(job.bootstrap_servers, job.batch_size)
     producer = AIOKafkaProducer(bootstrap_servers=job.bootstrap_servers, enable_idempotence=True)
@@ -180,5 +187,6 @@ async def _catch_up_share(job: CatchUpJob, report: Connection) -> None:
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()
+        with contextlib.suppress(Exception):
             await producer.stop()
         await pool.close()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 
@@ -158,8 +158,13 @@ async def test_two_instances_share_the_partitions_and_count_everything_once(
 
 
 def start_projection(
-    tally: Tally, database_url: str, bootstrap: str, metrics_port: int = 0
+    tally: Tally,
+    database_url: str,
+    bootstrap: str,
+    metrics_port: int = 0,
+    command: Sequence[str] = ("run",),
 ) -> subprocess.Popen[bytes]:
+    """`python -m shared.projections COMMAND` of the tally (`run` with a batch size of 10)."""
     env = {
         **os.environ,
         "KINERJA_DATABASE_URL": database_url,
@@ -167,11 +172,12 @@ def start_projection(
         "TALLY_NAME": tally.name,
         "TALLY_TOPIC": tally.topics[0],
     }
+    options = ["--batch-size", "10", "--metrics-port", str(metrics_port)]
     return subprocess.Popen(
         [
-            sys.executable, "-m", "shared.projections", "run",
-            "--projection", "tests.support.projections:from_environment", "--batch-size", "10",
-            "--metrics-port", str(metrics_port),
+            sys.executable, "-m", "shared.projections", *command,
+            "--projection", "tests.support.projections:from_environment",
+            *(options if list(command) == ["run"] else []),
         ],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -362,3 +368,38 @@ async def test_a_read_model_built_by_another_definition_is_refused_until_replaye
     async with pool.acquire() as db:
         await ensure_live_schema(db, changed)
     assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 4
+
+
+async def test_a_replay_killed_with_sigkill_leaves_no_worker_writing_and_runs_again_whole(
+    store: EventStore,
+    pool: asyncpg.Pool,
+    kafka_bootstrap_servers: str,
+    database_url: str,
+    tally: Tally,
+) -> None:
+    await append_and_publish(store, kafka_bootstrap_servers, subjects=40, events_each=50)
+    expected = await expected_tally(store)
+    building = f'SELECT count(*) FROM "{tally.schema()}__next".applied'
+    process = start_projection(
+        tally, database_url, kafka_bootstrap_servers, command=["replay", "--workers", "2"]
+    )
+    try:
+        async with asyncio.timeout(60):  # the workers are applying
+            while not 0 < await _count_or_zero(pool, building) < 1500:
+                await asyncio.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    # its workers went with it: nothing more reaches the schema it was building
+    await asyncio.sleep(1.0)
+    left = await pool.fetchval(building)
+    await asyncio.sleep(1.5)
+    assert await pool.fetchval(building) == left < 2000
+
+    report = await replay(
+        tally, pool, kafka_bootstrap_servers, workers=2, database_url=database_url
+    )
+    assert (report.messages, report.workers) == (2000, 2)
+    assert await read_tally(pool, tally) == expected
+    assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 2000
