@@ -20,7 +20,7 @@ _causation_id: ContextVar[str | None] = ContextVar("kinerja_causation_id", defau
 # The event a projection is applying: (correlation id, event id), set once per event and
 # read only when a line is written. A replay applies tens of thousands of events a second
 # and most write no line, so binding them into structlog's context per event (5 µs) was
-# a fifth of a replay's time.
+# a tenth of a replay's time.
 _applying: ContextVar[tuple[str, object] | None] = ContextVar("kinerja_applying", default=None)
 
 # Libraries that attach their own handlers and stop propagation; we take their lines back.

@@ -57,9 +57,9 @@ class Message(Protocol):
 
 @dataclass(slots=True)
 class Fetched:
-    """A message with what it decodes to, decoded once and outside any transaction: a batch
-    retried (the database away, a failing message) is not decoded again, and a replay
-    decodes the next batch while the database applies this one."""
+    """A message with what it decodes to, decoded once and before any transaction: a batch
+    retried (the database away, a failing message) is not decoded again, and no connection
+    is held while it is decoded."""
 
     message: Message
     envelope: Envelope | None
