@@ -116,22 +116,26 @@ class EventStore:
         if not events:
             raise ValueError("append needs at least one event")
         async with self.pool.acquire() as connection:
-            # read without a lock, then one statement that moves the head only if it is still
-            # where we read it and inserts the events only if it did: two round trips, and
-            # the statement is its own transaction
-            head = await connection.fetchrow(
-                f"SELECT subject, version, last_hash FROM {self.schema}.streams"
-                " WHERE stream_id = $1",
-                stream_id,
-            )
-            actual = head["version"] if head else 0
-            if actual != expected_version:
-                APPEND_CONFLICTS.labels(self.service).inc()
-                raise ConcurrencyError(stream_id, expected_version, actual)
-            if head and head["subject"] != subject:
-                raise SubjectMismatch(
-                    f"stream {stream_id!r} concerns {head['subject']}, not {subject}"
+            # a new stream is written in one round trip: the statement inserts its head only
+            # if no stream has that id, and the events only if it did. An existing one is
+            # read first, without a lock, for the hash its chain goes on from; then one
+            # statement moves the head only if it is still where it was read, and inserts
+            # the events only if it did. Either statement is its own transaction.
+            head = None
+            if expected_version:
+                head = await connection.fetchrow(
+                    f"SELECT subject, version, last_hash FROM {self.schema}.streams"
+                    " WHERE stream_id = $1",
+                    stream_id,
                 )
+                if head is None or head["version"] != expected_version:
+                    APPEND_CONFLICTS.labels(self.service).inc()
+                    actual = head["version"] if head else 0
+                    raise ConcurrencyError(stream_id, expected_version, actual)
+                if head["subject"] != subject:
+                    raise SubjectMismatch(
+                        f"stream {stream_id!r} concerns {head['subject']}, not {subject}"
+                    )
             envelopes = self._chain(
                 stream_id,
                 subject,
@@ -146,9 +150,12 @@ class EventStore:
                 *_head_row(envelopes[-1]),
                 *zip(*(_row(envelope) for envelope in envelopes), strict=True),
             )
-        if written != len(envelopes):  # another writer moved the head first
-            APPEND_CONFLICTS.labels(self.service).inc()
-            raise ConcurrencyError(stream_id, expected_version, None)
+            if written != len(envelopes):  # another writer moved or made the head first
+                APPEND_CONFLICTS.labels(self.service).inc()
+                now = await connection.fetchval(
+                    f"SELECT version FROM {self.schema}.streams WHERE stream_id = $1", stream_id
+                )
+                raise ConcurrencyError(stream_id, expected_version, now)
         self._count(e.event_type for e in envelopes)
         return envelopes
 
