@@ -21,7 +21,7 @@ from shared.projections.batch import ApplyFailed, Fetched, apply_batch
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.replay_worker import CatchUpJob, catch_up, history_consumer, in_processes
-from shared.projections.schema import create_schema
+from shared.projections.schema import create_schema, seek_to_stored
 from shared.relay.topics import ensure_topics, topic_partitions
 from shared.store.db import Connection
 from shared.store.migrations import quote_identifier
@@ -80,7 +80,7 @@ async def replay(
             shares = [partitions[k::workers] for k in range(min(workers, len(partitions)))]
             job = CatchUpJob(projection, database_url, bootstrap_servers, building, batch_size)
             read = await in_processes(job, shares, progress)
-            await _seek_to_stored(pool, consumer, building, partitions)
+            await seek_to_stored(pool, consumer, building, partitions)
         else:
             await consumer.seek_to_beginning(*partitions)
         applier = Applier(projection, pool, producer, building)
@@ -111,25 +111,6 @@ async def _workers_for(consumer: AIOKafkaConsumer, partitions: list[TopicPartiti
     ends = await consumer.end_offsets(partitions)
     messages = sum(ends[p] - firsts[p] for p in partitions)
     return (os.cpu_count() or 1) if messages >= PARALLEL_FROM else 1
-
-
-async def _seek_to_stored(
-    pool: asyncpg.Pool,
-    consumer: AIOKafkaConsumer,
-    schema: str,
-    partitions: list[TopicPartition],
-) -> None:
-    """Continue each partition where the workers' last batch left it."""
-    async with pool.acquire() as db:
-        rows = await db.fetch(
-            f"SELECT topic, partition, next_offset FROM {quote_identifier(schema)}._offsets"
-        )
-    stored = {TopicPartition(row["topic"], row["partition"]): row["next_offset"] for row in rows}
-    for partition in partitions:
-        if partition in stored:
-            consumer.seek(partition, stored[partition])
-        else:
-            await consumer.seek_to_beginning(partition)
 
 
 async def _switch_over(

@@ -17,7 +17,7 @@ from shared.observability.metrics import CONSUMER_LAG
 from shared.projections.applier import Applier
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
-from shared.projections.schema import ensure_live_schema
+from shared.projections.schema import ensure_live_schema, seek_to_stored
 from shared.relay.topics import ensure_topics, wait_for_topics
 
 log = structlog.get_logger(__name__)
@@ -107,16 +107,10 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner.assignment -= set(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        schema = self.runner.projection.schema()
-        async with self.runner.pool.acquire() as db:
-            rows = await db.fetch(f'SELECT topic, partition, next_offset FROM "{schema}"._offsets')
-        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         self.runner.assignment = set(assigned)
-        for partition in assigned:
-            if partition in stored:
-                self.consumer.seek(partition, stored[partition])
-            else:
-                await self.consumer.seek_to_beginning(partition)
+        await seek_to_stored(
+            self.runner.pool, self.consumer, self.runner.projection.schema(), assigned
+        )
         log.info(
             "projection.assigned", projection=self.runner.projection.name, partitions=len(assigned)
         )

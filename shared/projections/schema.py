@@ -4,6 +4,9 @@ read-model change and the progress that caused it commit in one transaction."""
 import hashlib
 import weakref
 
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from shared.projections.projection import Projection
 from shared.store.db import Connection
 from shared.store.migrations import quote_identifier
@@ -93,6 +96,23 @@ async def _made_by(db: Connection, schema: str) -> str | None:
         return None
     found: str | None = await db.fetchval(f'SELECT sha256 FROM "{schema}"._definition')
     return found
+
+
+async def seek_to_stored(
+    pool: asyncpg.Pool, consumer: AIOKafkaConsumer, schema: str, partitions: list[TopicPartition]
+) -> None:
+    """Continue each partition from the offset stored with the read model in `schema` (not
+    Kafka's), or from its beginning when none is stored yet."""
+    async with pool.acquire() as db:
+        rows = await db.fetch(
+            f"SELECT topic, partition, next_offset FROM {quote_identifier(schema)}._offsets"
+        )
+    stored = {TopicPartition(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+    for partition in partitions:
+        if partition in stored:
+            consumer.seek(partition, stored[partition])
+        else:
+            await consumer.seek_to_beginning(partition)
 
 
 # the schema each connection last applied in: see use_schema

@@ -37,18 +37,11 @@ from shared.events.model import DomainEvent
 from shared.projections.projection import Projection
 from shared.projections.schema import use_schema
 from shared.store.event_store import CommandContext, EventStore
+from tests.support.clocks import Clock
 from tests.support.services import as_
 
 SEKDA, KEPALA, ANDI = "196801011990031001", "197001011995031001", "199001012015031001"
 SKP = f"{ANDI}-2026"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 4, 6, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

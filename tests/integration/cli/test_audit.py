@@ -2,7 +2,6 @@
 amended through the appraisal API, `export` of a year, and `verify` of the database and of
 the export file, which finds one edited line by its stream and version."""
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -12,12 +11,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from services.appraisal.entrypoints.app import build_app, projections
 from services.appraisal.projections import TargetsFacts
 from shared.cli.common import SERVICES
-from shared.cli.main import app
 from shared.config import KinerjaSettings
 from shared.contracts.journal import EntryCorrected, EntryRecorded, Evidence, FeedbackGiven
 from shared.contracts.targets import (
@@ -41,28 +39,13 @@ from shared.events.envelope import Envelope
 from shared.events.model import DomainEvent
 from shared.projections.schema import use_schema
 from shared.store.event_store import CommandContext, EventStore
+from tests.support.cli import kinerja
+from tests.support.clocks import Clock
 from tests.support.services import as_
 
 SEKDA, KEPALA, ANDI = "196801011990031001", "197001011995031001", "199001012015031001"
 SKP, EVALUATION = f"{ANDI}-2026", f"evaluation-{ANDI}:2026:Q1"
 PROOF = Evidence(uri="s3://bkd/l.pdf", sha256="ab" * 32)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def kinerja(env: dict[str, str], *arguments: str) -> Result:
-    """The command as a shell runs it, on a thread of its own: it runs its own event loop."""
-
-    def invoke() -> Result:
-        return CliRunner().invoke(app, list(arguments), env=env)
-
-    return await asyncio.to_thread(invoke)
 
 
 @pytest.fixture

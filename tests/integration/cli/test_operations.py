@@ -2,7 +2,6 @@
 `replay` by name, `dlq list` and `redrive`, `status`, `import-roster`, and the one line a
 command says when its infrastructure is not there."""
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -12,27 +11,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from typer.testing import CliRunner, Result
 
 from services.targets.projections import TargetsBoard
-from shared.cli.main import app
 from shared.contracts.targets import UnitCreated
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import to_record
 from shared.projections.dead_letters import send_dead_letters
 from shared.relay.topics import TopicSpec, ensure_topics, service_topic
 from shared.store.event_store import CommandContext, EventStore
+from tests.support.cli import kinerja
 
 NIP = "199001012015031001"
-
-
-async def kinerja(env: dict[str, str], *arguments: str) -> Result:
-    """The command as a shell runs it, on a thread of its own: it runs its own event loop."""
-
-    def invoke() -> Result:
-        return CliRunner().invoke(app, list(arguments), env=env)
-
-    return await asyncio.to_thread(invoke)
 
 
 @pytest.fixture
