@@ -2,9 +2,10 @@
 stream, read everything in commit order without ever skipping a late commit."""
 
 import asyncio
+import struct
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -16,6 +17,7 @@ from shared.events.canonical import GENESIS_HASH, event_hash
 from shared.events.envelope import Envelope, hash_content, iso_utc, seal_chain
 from shared.events.model import DomainEvent
 from shared.observability.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
+from shared.store import copy_format
 from shared.store.db import Connection
 from shared.store.errors import ConcurrencyError, SubjectMismatch
 from shared.store.migrations import KIT_MIGRATIONS, load, migrate, quote_identifier
@@ -69,9 +71,40 @@ class StreamAppend:
     events: Sequence[DomainEvent]
 
 
-COPY_COLUMNS = [column.strip() for column in EVENT_COLUMNS.split(",")]
-VERSION, HASH = COPY_COLUMNS.index("stream_version"), COPY_COLUMNS.index("hash")
+# the bulk path's COPY columns, in the order of what changes with each event, then with its
+# event type, its stream and its batch: each group after the first is encoded once
+BULK_COLUMNS = [
+    "event_id", "stream_version", "previous_hash", "hash", "payload",
+    "event_type", "schema_version",
+    "stream_id", "subject",
+    "occurred_at", "recorded_at", "actor", "correlation_id", "causation_id",
+]  # fmt: skip
+# a row's field count, then its event id, stream version, previous hash and hash, each with
+# its length (a hash is always 64 hex digits); the payload's length varies, so it follows in
+# a piece of its own
+_EVENT_FIELDS = struct.Struct(">hi16sii i64s i64s")
 SEAL_SLICE = 250  # streams sealed between two turns of the event loop in a bulk append
+
+
+@dataclass
+class CopyBatch:
+    """What every row of one bulk append shares: its source, its instants as hashed, its
+    context, and those as the COPY fields that end each row (`fields`)."""
+
+    source: str
+    occurred_at: str
+    recorded_at: str
+    context: CommandContext
+    fields: bytes
+    _types: dict[tuple[str, int], bytes] = field(default_factory=dict)
+
+    def type_fields(self, event: DomainEvent) -> bytes:
+        """The event_type and schema_version fields of an event, encoded once per type."""
+        key = (event.type_name, event.schema_version)
+        encoded = self._types.get(key)
+        if encoded is None:
+            encoded = self._types[key] = copy_format.text(key[0]) + copy_format.int4(key[1])
+        return encoded
 
 
 class EventStore:
@@ -147,7 +180,7 @@ class EventStore:
             written = await connection.fetchval(
                 self._append_new if head is None else self._append_next,
                 expected_version,
-                *_head_row(envelopes[-1]),
+                *_head_params(envelopes[-1]),
                 *zip(*(_row(envelope) for envelope in envelopes), strict=True),
             )
             if written != len(envelopes):  # another writer moved or made the head first
@@ -222,8 +255,7 @@ class EventStore:
         last_streams: set[str] = set()
         try:
             for index, appends in enumerate(batches):
-                _check_parts(appends)
-                streams = {part.stream_id for part in appends}
+                streams = _check_parts(appends)
                 if pending and not last_streams.isdisjoint(streams):
                     written += await _committed(pending[-1][1], progress)  # its heads first
                     pending.pop()
@@ -298,30 +330,40 @@ class EventStore:
         }
         for part in appends:
             self._check_head(part, heads.get(part.stream_id))
-        recorded_at = self._clock()  # one instant for the batch: formatted once, not per stream
-        moved: list[tuple[str, str, int, str]] = []  # the new heads
+        batch = self.copy_batch(context, self._clock())
+        new_heads: list[bytes] = []  # binary COPY rows of the streams table
+        moved: list[tuple[str, int, str]] = []  # existing heads: stream id, version, last hash
 
-        async def sealed_rows() -> AsyncIterator[tuple[Any, ...]]:
+        async def copy_data() -> AsyncIterator[bytes]:
             # sealed while COPY streams them: the server writes one chunk as the next is
             # hashed, so the two cores work side by side; and a turn now and then for the
             # other batch in flight (append_batches) to send its next statement
+            yield copy_format.HEADER
             for start in range(0, len(appends), SEAL_SLICE):
+                chunk: list[bytes] = []
                 for part in appends[start : start + SEAL_SLICE]:
                     head = heads.get(part.stream_id)
-                    rows = self.seal_rows(
-                        part, head["last_hash"] if head else GENESIS_HASH, context, recorded_at
+                    last_hash = self.seal_copy(
+                        part, head["last_hash"] if head else GENESIS_HASH, batch, chunk
                     )
-                    for row in rows:
-                        yield row
-                    last = rows[-1]
-                    moved.append((part.stream_id, part.subject, last[VERSION], last[HASH]))
+                    version = part.expected_version + len(part.events)
+                    if head is None:
+                        new_heads.append(_head_row(part, version, last_hash))
+                    else:
+                        moved.append((part.stream_id, version, last_hash))
+                yield b"".join(chunk)
                 await asyncio.sleep(0)
+            yield copy_format.TRAILER
 
         try:
-            await connection.copy_records_to_table(
-                "events", schema_name=self.service, columns=COPY_COLUMNS, records=sealed_rows()
+            await connection.copy_to_table(
+                "events",
+                schema_name=self.service,
+                columns=BULK_COLUMNS,
+                source=copy_data(),
+                format="binary",
             )
-            await self._move_heads(connection, moved, set(heads))
+            await self._move_heads(connection, new_heads, moved)
         except asyncpg.UniqueViolationError as error:  # a stream said to be new exists
             APPEND_CONFLICTS.labels(self.service).inc()
             raise _NewStreamExists(
@@ -329,41 +371,56 @@ class EventStore:
             ) from error
         return sum(len(part.events) for part in appends)
 
-    def seal_rows(
-        self,
-        part: StreamAppend,
-        previous_hash: str,
-        context: CommandContext,
-        recorded_at: datetime,
-    ) -> list[tuple[Any, ...]]:
-        """One stream's new events as rows of COPY_COLUMNS, hashed and chained as `seal_chain`
-        would (the same `hash_content`), without an Envelope per event: the bulk path only
-        returns a count, and an object per event less is a twentieth of its work."""
-        occurred, recorded = iso_utc(context.occurred_at), iso_utc(recorded_at)
-        source, stream_id, subject = self.service, part.stream_id, part.subject
+    def copy_batch(self, context: CommandContext, recorded_at: datetime) -> CopyBatch:
+        """What every row of one bulk append shares, its COPY fields encoded once."""
+        return CopyBatch(
+            self.service,
+            iso_utc(context.occurred_at),
+            iso_utc(recorded_at),
+            context,
+            copy_format.timestamptz(context.occurred_at)
+            + copy_format.timestamptz(recorded_at)
+            + copy_format.text(context.actor)
+            + copy_format.text(context.correlation_id)
+            + copy_format.text(context.causation_id),
+        )
+
+    def seal_copy(
+        self, part: StreamAppend, previous_hash: str, batch: CopyBatch, rows: list[bytes]
+    ) -> str:
+        """One stream's new events hashed and chained as `seal_chain` would (the same
+        `hash_content`), appended to `rows` as binary COPY rows of BULK_COLUMNS; returns the
+        last hash. No Envelope per event: the bulk path only returns a count, and an object
+        per event less is a twentieth of its work."""
+        source, stream_id, subject = batch.source, part.stream_id, part.subject
+        occurred, recorded, context = batch.occurred_at, batch.recorded_at, batch.context
         actor, correlation_id, causation_id = (
             context.actor, context.correlation_id, context.causation_id
         )  # fmt: skip
-        rows = []
+        shared = copy_format.text(stream_id) + copy_format.text(subject) + batch.fields
         version = part.expected_version
+        previous = previous_hash.encode()
         for event in part.events:
             version += 1
-            event_id = str(uuid_utils.uuid7())  # asyncpg writes a uuid from its text
+            event_id = uuid_utils.uuid7()
             payload = event.payload()
             digest = event_hash(
                 hash_content(
-                    event_id, event.type_name, event.schema_version, source, stream_id, version,
-                    subject, occurred, recorded, actor, correlation_id, causation_id,
+                    str(event_id), event.type_name, event.schema_version, source, stream_id,
+                    version, subject, occurred, recorded, actor, correlation_id, causation_id,
                     previous_hash, payload,
                 )
             )  # fmt: skip
-            rows.append((
-                event_id, stream_id, version, event.type_name, event.schema_version, subject,
-                context.occurred_at, recorded_at, actor, correlation_id, causation_id,
-                previous_hash, digest, orjson.dumps(payload).decode(),
-            ))  # fmt: skip
-            previous_hash = digest
-        return rows
+            hashed, body = digest.encode(), orjson.dumps(payload)
+            rows += (
+                _EVENT_FIELDS.pack(14, 16, event_id.bytes, 4, version, 64, previous, 64, hashed),
+                copy_format.length(len(body)),
+                body,
+                batch.type_fields(event),
+                shared,
+            )
+            previous_hash, previous = digest, hashed
+        return previous_hash
 
     def _check_head(self, part: StreamAppend, head: asyncpg.Record | None) -> None:
         actual = head["version"] if head else 0
@@ -374,26 +431,27 @@ class EventStore:
             raise SubjectMismatch(f"stream {part.stream_id!r} concerns {head['subject']}")
 
     async def _move_heads(
-        self, connection: Connection, heads: list[tuple[str, str, int, str]], existing: set[str]
+        self, connection: Connection, new: list[bytes], moved: list[tuple[str, int, str]]
     ) -> None:
-        """Heads as (stream id, subject, version, last hash): new streams' rows copied in,
-        existing ones updated."""
-        new = [head for head in heads if head[0] not in existing]
-        old = [head for head in heads if head[0] in existing]
-        await connection.copy_records_to_table(
-            "streams",
-            schema_name=self.service,
-            columns=["stream_id", "subject", "version", "last_hash"],
-            records=new,
-        )
-        if old:
+        """New streams' heads copied in (binary COPY rows of the streams table); existing
+        ones, as (stream id, version, last hash), updated."""
+        if new:
+            await connection.copy_to_table(
+                "streams",
+                schema_name=self.service,
+                columns=["stream_id", "subject", "version", "last_hash"],
+                source=copy_format.source(new),
+                format="binary",
+            )
+        if moved:
+            stream_ids, versions, last_hashes = zip(*moved, strict=True)
             await connection.execute(
                 f"UPDATE {self.schema}.streams AS s SET version = h.version,"
                 " last_hash = h.last_hash FROM unnest($1::text[], $2::int[], $3::text[])"
                 " AS h(stream_id, version, last_hash) WHERE s.stream_id = h.stream_id",
-                [h[0] for h in old],
-                [h[2] for h in old],
-                [h[3] for h in old],
+                stream_ids,
+                versions,
+                last_hashes,
             )
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
@@ -481,10 +539,12 @@ class BatchFailed(Exception):
         self.batch = batch
 
 
-def _check_parts(appends: Sequence[StreamAppend]) -> None:
+def _check_parts(appends: Sequence[StreamAppend]) -> set[str]:
+    """The ids of a bulk append's streams, checked: each once, each with events."""
     ids = {part.stream_id for part in appends}
     if len(ids) != len(appends) or any(not part.events for part in appends):
         raise ValueError("a bulk append takes each stream once, each with events")
+    return ids
 
 
 async def _committed(batch: asyncio.Task[int], progress: Callable[[int], None] | None) -> int:
@@ -494,7 +554,21 @@ async def _committed(batch: asyncio.Task[int], progress: Callable[[int], None] |
     return written
 
 
-def _head_row(last: Envelope) -> tuple[str, str, int, str]:
+_HEAD_ROW = copy_format.field_count(4)
+
+
+def _head_row(part: StreamAppend, version: int, last_hash: str) -> bytes:
+    """A new stream's head as a binary COPY row of (stream_id, subject, version, last_hash)."""
+    return b"".join((
+        _HEAD_ROW,
+        copy_format.text(part.stream_id),
+        copy_format.text(part.subject),
+        copy_format.int4(version),
+        copy_format.text(last_hash),
+    ))  # fmt: skip
+
+
+def _head_params(last: Envelope) -> tuple[str, str, int, str]:
     return (last.stream_id, last.subject, last.stream_version, last.hash)
 
 

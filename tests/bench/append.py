@@ -181,18 +181,19 @@ async def ours_bulk(bench: Bench, *, pipelined: bool) -> Case:
 
 
 async def seal_only(bench: Bench) -> Case:
-    """Diagnostic: what the bulk path's sealing alone costs (`EventStore.seal_rows`: uuid7,
-    event.payload(), canonical JSON, sha256, the row), the CPU work before the database."""
+    """Diagnostic: what the bulk path's sealing alone costs (`EventStore.seal_copy`: uuid7,
+    event.payload(), canonical JSON, sha256, the binary COPY row), the CPU work before the
+    database."""
     store = EventStore(None, "bench")  # type: ignore[arg-type]  # sealing needs no pool
     ctx, streams = context(correlation_id="bench"), bench.bulk_events // 2
     parts = [
         StreamAppend(f"target-{i}", 0, nip(i), [target_event(2 * i), target_event(2 * i + 1)])
         for i in range(streams)
     ]
-    now = datetime.now(UTC)
+    batch, rows = store.copy_batch(ctx, datetime.now(UTC)), list[bytes]()
     started = time.perf_counter()
     for part in parts:
-        store.seal_rows(part, GENESIS_HASH, ctx, now)
+        store.seal_copy(part, GENESIS_HASH, batch, rows)
     seconds = time.perf_counter() - started
     count = streams * 2
     return Case(

@@ -3,6 +3,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 import pytest
@@ -12,6 +13,7 @@ from shared.store.errors import ConcurrencyError, SubjectMismatch
 from shared.store.event_store import (
     START,
     BatchFailed,
+    CommandContext,
     EventStore,
     Position,
     StoredEvent,
@@ -230,6 +232,33 @@ async def test_a_bulk_append_chains_each_stream_like_single_appends(store: Event
         "new", 2, [TargetSet(indicator="e", target=5)], subject=NIP, context=context()
     )
     assert third.previous_hash == new[1].hash
+
+
+@pytest.mark.parametrize("causation_id", [None, "cmd-7"])
+async def test_a_bulk_append_stores_every_field_as_a_single_append_does(
+    store: EventStore, causation_id: str | None
+) -> None:
+    # the bulk path writes PostgreSQL's binary COPY format by hand (shared/store/copy_format.py)
+    recorded = datetime(2026, 11, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+    fixed = EventStore(store.pool, store.service, clock=lambda: recorded)
+    wib = timezone(timedelta(hours=7))
+    ctx = CommandContext(
+        actor="Siti Nurhaliza ✓",
+        correlation_id="corr-ü",
+        occurred_at=datetime(2026, 12, 1, 6, 59, 59, 123_456, tzinfo=wib),
+        causation_id=causation_id,
+    )
+    event = ProgressRecorded(indicator="iku-1 « bulanan » 日本語", realised=3, unit="dokumen")
+
+    [single] = await fixed.append("single", 0, [event], subject=NIP, context=ctx)
+    await fixed.append_many([StreamAppend("bulk", 0, NIP, [event])], context=ctx)
+
+    [stored_single], [bulk] = await store.read_stream("single"), await store.read_stream("bulk")
+    assert stored_single == single
+    assert bulk.is_intact()
+    assert (bulk.stream_version, bulk.previous_hash) == (1, GENESIS_HASH)
+    assert replace(bulk, event_id=single.event_id, stream_id="single", hash=single.hash) == single
+    assert (bulk.occurred_at, bulk.recorded_at) == (ctx.occurred_at, recorded)
 
 
 async def test_a_bulk_append_with_one_stale_stream_writes_nothing(store: EventStore) -> None:
