@@ -190,7 +190,7 @@ async def seal_only(bench: Bench) -> Case:
         StreamAppend(f"target-{i}", 0, nip(i), [target_event(2 * i), target_event(2 * i + 1)])
         for i in range(streams)
     ]
-    batch, rows = store.copy_batch(ctx, datetime.now(UTC)), list[bytes]()
+    batch, rows = store.copy_batch(ctx, datetime.now(UTC)), bytearray()
     started = time.perf_counter()
     for part in parts:
         store.seal_copy(part, GENESIS_HASH, batch, rows)
