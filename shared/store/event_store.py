@@ -2,9 +2,10 @@
 stream, read everything in commit order without ever skipping a late commit."""
 
 import asyncio
+import contextlib
 import struct
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -83,27 +84,26 @@ BULK_COLUMNS = [
 # its length (a hash is always 64 hex digits); the payload's length varies, so it follows in
 # a piece of its own
 _EVENT_FIELDS = struct.Struct(">hi16sii i64s i64s")
+# a new stream's head, a row of the streams table: its field count, then after its id and
+# subject its version and last hash
+_HEAD_FIELDS, _HEAD_TAIL = struct.Struct(">h"), struct.Struct(">ii i64s")
 SEAL_SLICE = 250  # streams sealed between two turns of the event loop in a bulk append
 
 
 @dataclass
 class CopyBatch:
-    """What every row of one bulk append shares: its source, its instants as hashed, its
-    context, and those as the COPY fields that end each row (`fields`)."""
+    """What every row of one bulk append shares: its source, instants (as hashed), actor,
+    correlation and causation ids (`hashed`); those as the COPY fields that end each row
+    (`fields`); and each event type's fields, encoded once (`type_fields`)."""
 
-    source: str
-    occurred_at: str
-    recorded_at: str
-    context: CommandContext
+    hashed: tuple[str, str, str, str, str, str | None]
     fields: bytes
-    _types: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    type_fields: dict[type[DomainEvent], bytes] = field(default_factory=dict)
 
-    def type_fields(self, event: DomainEvent) -> bytes:
-        """The event_type and schema_version fields of an event, encoded once per type."""
-        key = (event.type_name, event.schema_version)
-        encoded = self._types.get(key)
-        if encoded is None:
-            encoded = self._types[key] = copy_format.text(key[0]) + copy_format.int4(key[1])
+    def add_type(self, event: DomainEvent) -> bytes:
+        """The event_type and schema_version fields of an event's type, kept for the next."""
+        encoded = copy_format.text(event.type_name) + copy_format.int4(event.schema_version)
+        self.type_fields[type(event)] = encoded
         return encoded
 
 
@@ -227,7 +227,7 @@ class EventStore:
         _check_parts(appends)
         try:
             async with self.pool.acquire() as connection, connection.transaction():
-                written = await self._write(connection, appends, context)
+                written = await self._write(connection, appends, context, asyncio.Lock())
         except _NewStreamExists as taken:
             raise await self._explained(taken) from taken.__cause__
         self._count(e.type_name for part in appends for e in part.events)
@@ -245,7 +245,9 @@ class EventStore:
 
         Two batches are in flight on two connections: while the server writes one batch's
         last rows, moves its heads and commits, the next is hashed and streamed, so the
-        client's core and the server's work side by side instead of taking turns. A batch
+        client's core and the server's work side by side instead of taking turns. One batch
+        is hashed at a time (`sealing`), so the client's core is not shared with a second
+        server backend writing beside the first. A batch
         commits only after the one before it has; if one fails, those before it stay
         written, none after it is, and BatchFailed says how many were written.
         `progress` is told the events of each batch as it commits.
@@ -253,6 +255,7 @@ class EventStore:
         written, index = 0, -1
         pending: list[tuple[int, asyncio.Task[int]]] = []  # in flight, oldest first
         last_streams: set[str] = set()
+        sealing = asyncio.Lock()
         try:
             for index, appends in enumerate(batches):
                 streams = _check_parts(appends)
@@ -260,7 +263,7 @@ class EventStore:
                     written += await _committed(pending[-1][1], progress)  # its heads first
                     pending.pop()
                 after = pending[-1][1] if pending else None
-                batch = self._append_in_turn(appends, context, after)
+                batch = self._append_in_turn(appends, context, after, sealing)
                 pending.append((index, asyncio.create_task(batch)))
                 if len(pending) == 2:
                     written += await _committed(pending[0][1], progress)
@@ -284,10 +287,11 @@ class EventStore:
         appends: Sequence[StreamAppend],
         context: CommandContext,
         after: asyncio.Task[int] | None,
+        sealing: asyncio.Lock,
     ) -> int:
         try:
             async with self.pool.acquire() as connection, connection.transaction():
-                written = await self._write(connection, appends, context)
+                written = await self._write(connection, appends, context, sealing)
                 if after is not None:
                     await after  # committed first; if it failed, this rolls back
         except _NewStreamExists as taken:
@@ -309,7 +313,11 @@ class EventStore:
         return ConcurrencyError(row["stream_id"], 0, row["version"])
 
     async def _write(
-        self, connection: Connection, appends: Sequence[StreamAppend], context: CommandContext
+        self,
+        connection: Connection,
+        appends: Sequence[StreamAppend],
+        context: CommandContext,
+        sealing: asyncio.Lock,
     ) -> int:
         """Lock and check the heads, then seal and COPY the events and move the heads; the
         caller owns the transaction."""
@@ -331,39 +339,37 @@ class EventStore:
         for part in appends:
             self._check_head(part, heads.get(part.stream_id))
         batch = self.copy_batch(context, self._clock())
-        new_heads: list[bytes] = []  # binary COPY rows of the streams table
+        new_heads = bytearray()  # binary COPY rows of the streams table
         moved: list[tuple[str, int, str]] = []  # existing heads: stream id, version, last hash
 
-        async def copy_data() -> AsyncIterator[bytes]:
+        async def copy_data() -> AsyncGenerator[bytes, None]:
             # sealed while COPY streams them: the server writes one chunk as the next is
-            # hashed, so the two cores work side by side; and a turn now and then for the
-            # other batch in flight (append_batches) to send its next statement
-            yield copy_format.HEADER
-            for start in range(0, len(appends), SEAL_SLICE):
-                chunk = bytearray()
-                for part in appends[start : start + SEAL_SLICE]:
-                    head = heads.get(part.stream_id)
-                    last_hash = self.seal_copy(
-                        part, head["last_hash"] if head else GENESIS_HASH, batch, chunk
+            # hashed. One batch at a time (append_batches): the next is sealed while the
+            # server finishes this one, rather than beside it on a second backend that would
+            # take the client's core.
+            async with sealing:
+                yield copy_format.HEADER
+                for start in range(0, len(appends), SEAL_SLICE):
+                    chunk = bytearray()
+                    moved.extend(
+                        self.seal_copy(
+                            appends[start : start + SEAL_SLICE], heads, batch, chunk, new_heads
+                        )
                     )
-                    version = part.expected_version + len(part.events)
-                    if head is None:
-                        new_heads.append(_head_row(part, version, last_hash))
-                    else:
-                        moved.append((part.stream_id, version, last_hash))
-                yield bytes(chunk)
-                await asyncio.sleep(0)
-            yield copy_format.TRAILER
+                    yield bytes(chunk)
+                    await asyncio.sleep(0)  # a turn for the batch committing meanwhile
+                yield copy_format.TRAILER
 
         try:
-            await connection.copy_to_table(
-                "events",
-                schema_name=self.service,
-                columns=BULK_COLUMNS,
-                source=copy_data(),
-                format="binary",
-            )
-            await self._move_heads(connection, new_heads, moved)
+            async with contextlib.aclosing(copy_data()) as source:  # the lock freed on failure
+                await connection.copy_to_table(
+                    "events",
+                    schema_name=self.service,
+                    columns=BULK_COLUMNS,
+                    source=source,
+                    format="binary",
+                )
+            await self._move_heads(connection, bytes(new_heads), moved)
         except asyncpg.UniqueViolationError as error:  # a stream said to be new exists
             APPEND_CONFLICTS.labels(self.service).inc()
             raise _NewStreamExists(
@@ -374,53 +380,69 @@ class EventStore:
     def copy_batch(self, context: CommandContext, recorded_at: datetime) -> CopyBatch:
         """What every row of one bulk append shares, its COPY fields encoded once."""
         return CopyBatch(
-            self.service,
-            iso_utc(context.occurred_at),
-            iso_utc(recorded_at),
-            context,
+            (
+                self.service, iso_utc(context.occurred_at), iso_utc(recorded_at), context.actor,
+                context.correlation_id, context.causation_id,
+            ),
             copy_format.timestamptz(context.occurred_at)
             + copy_format.timestamptz(recorded_at)
             + copy_format.text(context.actor)
             + copy_format.text(context.correlation_id)
             + copy_format.text(context.causation_id),
-        )
+        )  # fmt: skip
 
     def seal_copy(
-        self, part: StreamAppend, previous_hash: str, batch: CopyBatch, rows: bytearray
-    ) -> str:
-        """One stream's new events hashed and chained as `seal_chain` would (the same
-        `hash_content`), added to `rows` as binary COPY rows of BULK_COLUMNS; returns the
-        last hash. No Envelope per event: the bulk path only returns a count, and an object
-        per event less is a twentieth of its work."""
-        source, stream_id, subject = batch.source, part.stream_id, part.subject
-        occurred, recorded, context = batch.occurred_at, batch.recorded_at, batch.context
-        actor, correlation_id, causation_id = (
-            context.actor, context.correlation_id, context.causation_id
-        )  # fmt: skip
-        shared = copy_format.text(stream_id) + copy_format.text(subject) + batch.fields
-        version = part.expected_version
-        previous = previous_hash.encode()
-        for event in part.events:
-            version += 1
-            event_id = uuid_utils.uuid7()
-            payload = event.payload()
-            digest = event_hash(
-                hash_content(
-                    str(event_id), event.type_name, event.schema_version, source, stream_id,
-                    version, subject, occurred, recorded, actor, correlation_id, causation_id,
-                    previous_hash, payload,
+        self,
+        parts: Sequence[StreamAppend],
+        heads: Mapping[str, asyncpg.Record],
+        batch: CopyBatch,
+        rows: bytearray,
+        new_heads: bytearray,
+    ) -> list[tuple[str, int, str]]:
+        """Streams' new events hashed and chained as `seal_chain` would (the same
+        `hash_content`), each after its head in `heads` (none: a new stream), added to `rows`
+        as binary COPY rows of BULK_COLUMNS. A new stream's head is added to `new_heads` as
+        a COPY row of the streams table; an existing one's is returned as (stream id,
+        version, last hash). No Envelope per event: the bulk path only returns a count, and
+        an object per event less is a twentieth of its work."""
+        source, occurred, recorded, actor, correlation_id, causation_id = batch.hashed
+        fields, type_fields = batch.fields, batch.type_fields
+        moved = []
+        for part in parts:
+            stream_id, subject, version = part.stream_id, part.subject, part.expected_version
+            head = heads.get(stream_id)
+            previous_hash = head["last_hash"] if head else GENESIS_HASH
+            previous = previous_hash.encode()
+            stream = copy_format.text(stream_id) + copy_format.text(subject)
+            shared = stream + fields
+            for event in part.events:
+                version += 1
+                event_id = uuid_utils.uuid7()
+                payload = event.payload()
+                digest = event_hash(
+                    hash_content(
+                        str(event_id), event.type_name, event.schema_version, source, stream_id,
+                        version, subject, occurred, recorded, actor, correlation_id,
+                        causation_id, previous_hash, payload,
+                    )
+                )  # fmt: skip
+                hashed, body = digest.encode(), orjson.dumps(payload)
+                rows += _EVENT_FIELDS.pack(
+                    14, 16, event_id.bytes, 4, version, 64, previous, 64, hashed
                 )
-            )  # fmt: skip
-            hashed, body = digest.encode(), orjson.dumps(payload)
-            rows += _EVENT_FIELDS.pack(14, 16, event_id.bytes, 4, version, 64, previous, 64, hashed)
-            rows += copy_format.length(len(body))
-            # copied, and orjson's output freed at once: thousands of them held alive cost
-            # 2.4 µs each to make instead of 0.1 (measured; the allocator fragments)
-            rows += body
-            rows += batch.type_fields(event)
-            rows += shared
-            previous_hash, previous = digest, hashed
-        return previous_hash
+                rows += copy_format.length(len(body))
+                # copied, and orjson's output freed at once: thousands of them held alive
+                # cost 2.4 µs each to make instead of 0.1 (measured; the allocator fragments)
+                rows += body
+                rows += type_fields.get(type(event)) or batch.add_type(event)
+                rows += shared
+                previous_hash, previous = digest, hashed
+            if head is None:
+                new_heads += _HEAD_FIELDS.pack(4) + stream
+                new_heads += _HEAD_TAIL.pack(4, version, 64, previous)
+            else:
+                moved.append((stream_id, version, previous_hash))
+        return moved
 
     def _check_head(self, part: StreamAppend, head: asyncpg.Record | None) -> None:
         actual = head["version"] if head else 0
@@ -431,7 +453,7 @@ class EventStore:
             raise SubjectMismatch(f"stream {part.stream_id!r} concerns {head['subject']}")
 
     async def _move_heads(
-        self, connection: Connection, new: list[bytes], moved: list[tuple[str, int, str]]
+        self, connection: Connection, new: bytes, moved: list[tuple[str, int, str]]
     ) -> None:
         """New streams' heads copied in (binary COPY rows of the streams table); existing
         ones, as (stream id, version, last hash), updated."""
@@ -440,7 +462,7 @@ class EventStore:
                 "streams",
                 schema_name=self.service,
                 columns=["stream_id", "subject", "version", "last_hash"],
-                source=copy_format.source(new),
+                source=copy_format.source([new]),
                 format="binary",
             )
         if moved:
@@ -552,20 +574,6 @@ async def _committed(batch: asyncio.Task[int], progress: Callable[[int], None] |
     if progress is not None:
         progress(written)
     return written
-
-
-_HEAD_ROW = copy_format.field_count(4)
-
-
-def _head_row(part: StreamAppend, version: int, last_hash: str) -> bytes:
-    """A new stream's head as a binary COPY row of (stream_id, subject, version, last_hash)."""
-    return b"".join((
-        _HEAD_ROW,
-        copy_format.text(part.stream_id),
-        copy_format.text(part.subject),
-        copy_format.int4(version),
-        copy_format.text(last_hash),
-    ))  # fmt: skip
 
 
 def _head_params(last: Envelope) -> tuple[str, str, int, str]:

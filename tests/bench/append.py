@@ -5,9 +5,8 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from shared.events.canonical import GENESIS_HASH
 from shared.store.db import create_pool
-from shared.store.event_store import EventStore, StreamAppend
+from shared.store.event_store import SEAL_SLICE, EventStore, StreamAppend
 from tests.bench import baselines
 from tests.bench.environment import (
     WRITERS,
@@ -190,10 +189,10 @@ async def seal_only(bench: Bench) -> Case:
         StreamAppend(f"target-{i}", 0, nip(i), [target_event(2 * i), target_event(2 * i + 1)])
         for i in range(streams)
     ]
-    batch, rows = store.copy_batch(ctx, datetime.now(UTC)), bytearray()
+    batch, rows, heads = store.copy_batch(ctx, datetime.now(UTC)), bytearray(), bytearray()
     started = time.perf_counter()
-    for part in parts:
-        store.seal_copy(part, GENESIS_HASH, batch, rows)
+    for start in range(0, len(parts), SEAL_SLICE):  # as the bulk path does
+        store.seal_copy(parts[start : start + SEAL_SLICE], {}, batch, rows, heads)
     seconds = time.perf_counter() - started
     count = streams * 2
     return Case(

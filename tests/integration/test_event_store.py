@@ -11,6 +11,7 @@ import pytest
 from shared.events.canonical import GENESIS_HASH
 from shared.store.errors import ConcurrencyError, SubjectMismatch
 from shared.store.event_store import (
+    SEAL_SLICE,
     START,
     BatchFailed,
     CommandContext,
@@ -325,3 +326,26 @@ async def test_a_failing_batch_keeps_those_before_it_and_writes_none_after_it(
     assert isinstance(failed.value.__cause__, ConcurrencyError)
     written = {name: len(await store.read_stream(name)) for name in "abcdefg"}
     assert written == {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0, "f": 0, "g": 0}
+
+
+async def test_an_event_that_cannot_be_hashed_mid_batch_fails_that_batch_and_no_later_one(
+    store: EventStore,
+) -> None:
+    # beyond 2^53 an integer has no RFC 8785 form: sealing raises there, slices into the
+    # batch's COPY, while the batch after it waits for its turn to seal
+    streams = [f"s{i}" for i in range(3 * SEAL_SLICE)]
+    unhashable = StreamAppend("bad", 0, NIP, [TargetSet(indicator="x", target=2**60)])
+    batches = [
+        one_event_streams("ab"),
+        [*one_event_streams(streams[: 2 * SEAL_SLICE]), unhashable],
+        one_event_streams(streams[2 * SEAL_SLICE :]),
+    ]
+
+    with pytest.raises(BatchFailed, match="batch 1 failed") as failed:
+        await asyncio.wait_for(store.append_batches(batches, context=context()), timeout=60)
+
+    assert (failed.value.written, failed.value.batch) == (2, 1)
+    assert isinstance(failed.value.__cause__, ValueError)
+    async with store.pool.acquire() as db:
+        stored = await db.fetch(f"SELECT stream_id FROM {store.schema}.events ORDER BY 1")
+    assert [row["stream_id"] for row in stored] == ["a", "b"]
