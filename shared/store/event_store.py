@@ -180,7 +180,7 @@ class EventStore:
             written = await connection.fetchval(
                 self._append_new if head is None else self._append_next,
                 expected_version,
-                *_head_params(envelopes[-1]),
+                *_head_row(envelopes[-1]),
                 *zip(*(_row(envelope) for envelope in envelopes), strict=True),
             )
             if written != len(envelopes):  # another writer moved or made the head first
@@ -576,7 +576,7 @@ async def _committed(batch: asyncio.Task[int], progress: Callable[[int], None] |
     return written
 
 
-def _head_params(last: Envelope) -> tuple[str, str, int, str]:
+def _head_row(last: Envelope) -> tuple[str, str, int, str]:
     return (last.stream_id, last.subject, last.stream_version, last.hash)
 
 
