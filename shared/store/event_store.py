@@ -84,9 +84,9 @@ BULK_COLUMNS = [
 # its length (a hash is always 64 hex digits); the payload's length varies, so it follows in
 # a piece of its own
 _EVENT_FIELDS = struct.Struct(">hi16sii i64s i64s")
-# a new stream's head, a row of the streams table: its field count, then after its id and
-# subject its version and last hash
-_HEAD_FIELDS, _HEAD_TAIL = struct.Struct(">h"), struct.Struct(">ii i64s")
+# a new stream's head, a row of the streams table: its field count, its id and subject, then
+# its version and last hash
+_HEAD_ROW, _HEAD_TAIL = copy_format.field_count(4), struct.Struct(">ii i64s")
 SEAL_SLICE = 250  # streams sealed between two turns of the event loop in a bulk append
 
 
@@ -438,7 +438,7 @@ class EventStore:
                 rows += shared
                 previous_hash, previous = digest, hashed
             if head is None:
-                new_heads += _HEAD_FIELDS.pack(4) + stream
+                new_heads += _HEAD_ROW + stream
                 new_heads += _HEAD_TAIL.pack(4, version, 64, previous)
             else:
                 moved.append((stream_id, version, previous_hash))
