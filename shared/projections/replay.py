@@ -20,7 +20,13 @@ from shared.projections.applier import Applier, exclusive_lock
 from shared.projections.batch import ApplyFailed, Fetched, apply_batch
 from shared.projections.dead_letters import dead_letter_spec
 from shared.projections.projection import Projection
-from shared.projections.replay_worker import CatchUpJob, catch_up, history_consumer, in_processes
+from shared.projections.replay_worker import (
+    CatchUpJob,
+    catch_up,
+    history_consumer,
+    in_processes,
+    positions,
+)
 from shared.projections.schema import create_schema, seek_to_stored
 from shared.relay.topics import ensure_topics, topic_partitions
 from shared.store.db import Connection
@@ -128,7 +134,7 @@ async def _switch_over(
             if outcome.parked:
                 raise ApplyFailed(outcome.parked[0], RuntimeError("a parked stream; retry outside"))
 
-        position = {p: await consumer.position(p) for p in partitions}
+        position = await positions(consumer, partitions)
         try:
             read = await catch_up(consumer, partitions, apply_here, None)
         except ApplyFailed:

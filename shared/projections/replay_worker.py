@@ -70,12 +70,10 @@ async def catch_up(
 ) -> int:
     """Read and apply every partition up to the end offsets of now."""
     ends = await consumer.end_offsets(partitions)
-    total = already + sum(
-        ends[p] - at for p, at in (await _positions(consumer, partitions)).items()
-    )
+    total = already + sum(ends[p] - at for p, at in (await positions(consumer, partitions)).items())
     read = 0
     while any(
-        position < ends[p] for p, position in (await _positions(consumer, partitions)).items()
+        position < ends[p] for p, position in (await positions(consumer, partitions)).items()
     ):
         batches = await consumer.getmany(*partitions, timeout_ms=500)
         # everything fetched is applied, also past `ends`: the consumer has moved beyond it,
@@ -89,9 +87,10 @@ async def catch_up(
     return read
 
 
-async def _positions(
+async def positions(
     consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
+    """Where the consumer will read next in each partition."""
     return {p: await consumer.position(p) for p in partitions}
 
 
