@@ -34,30 +34,36 @@ class TopicSpec:
 
 
 async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; returns the names it created."""
+    """Create the topics that do not exist yet; returns the names it created.
+
+    One CreateTopics request for them all, a topic that exists answering "already exists":
+    asking first which topics exist lists every topic of the cluster, 70 ms on a broker of
+    2,700 topics, paid by every relay, runner and replay as it starts. A cluster that does not
+    let us create topics (its operator makes them) is asked whether ours exist instead."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
-        if missing:
-            response = await admin.create_topics(
-                [
-                    NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
-                    for s in missing
-                ]
-            )
-            _raise_for_errors(response)
-        return [spec.name for spec in missing]
+        response = await admin.create_topics(
+            [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.config)
+                for s in specs
+            ]
+        )
+        # (name, code) in CreateTopics v0, (name, code, message) after it
+        outcomes = {name: (code, message) for name, code, *message in response.topic_errors}
+        refused = {
+            name: outcome
+            for name, outcome in outcomes.items()
+            if outcome[0] not in (0, TopicAlreadyExistsError.errno)
+        }
+        if refused:
+            missing = set(refused) - set(await admin.list_topics())
+            for name in sorted(missing):
+                code, message = refused[name]
+                raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
+        return [spec.name for spec in specs if outcomes.get(spec.name, (None,))[0] == 0]
     finally:
         await admin.close()
-
-
-def _raise_for_errors(response: object) -> None:
-    # (name, code) in CreateTopics v0, (name, code, message) after it
-    for name, code, *message in getattr(response, "topic_errors", []):
-        if code and code != TopicAlreadyExistsError.errno:  # a concurrent creator is fine
-            raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
 
 
 async def wait_for_topics(

@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.relay.outbox import OutboxRelay
-from shared.relay.topics import TopicSpec, ensure_topics, topic_partitions
+from shared.relay.topics import FOREVER, TopicSpec, ensure_topics, topic_partitions
 from shared.store.event_store import EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import first_seen_versions, read_topic
@@ -226,3 +228,29 @@ async def test_a_relay_killed_with_sigkill_mid_run_resumes_on_restart_with_nothi
     assert all(
         v == list(range(1, EVENTS_PER_STREAM + 1)) for k, v in versions.items() if k != "seed"
     )
+
+
+async def test_topics_are_made_once_with_their_settings(
+    kafka_bootstrap_servers: str, unique_topic: str
+) -> None:
+    """Events are kept forever: a topic made with the broker's defaults would lose them after
+    a week. Asking again creates nothing and says so; an existing topic among new ones does
+    not stop them being made."""
+    spec = TopicSpec(unique_topic, 3)
+    assert await ensure_topics(kafka_bootstrap_servers, [spec]) == [unique_topic]
+    assert await ensure_topics(kafka_bootstrap_servers, [spec]) == []
+    assert await ensure_topics(
+        kafka_bootstrap_servers, [spec, TopicSpec(f"{unique_topic}.b", 1)]
+    ) == [f"{unique_topic}.b"]
+
+    assert len(await topic_partitions(kafka_bootstrap_servers, [unique_topic])) == 3
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, unique_topic, dict.fromkeys(FOREVER))]
+        )
+    finally:
+        await admin.close()
+    [(_, _, _, _, entries)] = response.resources
+    assert {name: value for name, value, *_ in entries} == FOREVER
