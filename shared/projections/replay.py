@@ -78,7 +78,6 @@ async def replay(
     await consumer.start()
     await producer.start()
     try:
-        consumer.assign(partitions)
         if workers is None:
             workers = await _workers_for(consumer, partitions)
         read, shares = 0, list[list[TopicPartition]]()
@@ -86,8 +85,12 @@ async def replay(
             shares = [partitions[k::workers] for k in range(min(workers, len(partitions)))]
             job = CatchUpJob(projection, database_url, bootstrap_servers, building, batch_size)
             read = await in_processes(job, shares, progress)
+            # assigned only now: an assigned consumer fetches in the background, and would
+            # read from the beginning what the workers are reading
+            consumer.assign(partitions)
             await seek_to_stored(pool, consumer, building, partitions)
         else:
+            consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
         applier = Applier(projection, pool, producer, building)
         read += await catch_up(consumer, partitions, applier.process_fetched, progress, read)
