@@ -94,40 +94,101 @@ def from_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> Envelope:
     Hand-written rather than the SDK's `from_binary`: replay decodes every event of a
     topic, and the SDK's generic parsing and validation cost five times the rest of the
     work. It reads exactly the attributes `to_record` writes, and checks what the envelope's
-    types promise; headers are read in place, with no helper call per attribute.
+    types promise.
     """
     try:
-        found = dict(headers)
-        if found.get("ce_specversion") != b"1.0":
-            raise NotAKinerjaEvent("not a CloudEvent 1.0 (no ce_specversion 1.0 header)")
-        ce_type = found["ce_type"].decode()
-        event_type, _, version = ce_type.rpartition(".v")
+        (
+            _, event_id, source, ce_type, subject, time, _, stream_id, stream_version,
+            recorded_at, actor, correlation_id, causation_id, previous_hash, hash_,
+        ) = _in_written_order(headers) or _by_name(headers)  # fmt: skip
+        event_type, schema_version = _versioned_type(ce_type)
         payload = orjson.loads(value)
-        causation = found.get("ce_causationid")
         envelope = Envelope(
-            parse_event_id(found["ce_id"].decode()),
+            parse_event_id(event_id.decode()),
             event_type,
-            int(version),
-            found["ce_source"].decode(),
-            found["ce_streamid"].decode(),
-            int(found["ce_streamversion"]),
-            found["ce_subject"].decode(),
-            _instant(found["ce_time"]),
-            _instant(found["ce_recordedat"]),
-            found["ce_actor"].decode(),
-            found["ce_correlationid"].decode(),
-            None if causation is None else causation.decode(),
-            _sha256(found["ce_previoushash"]),
-            _sha256(found["ce_hash"]),
+            schema_version,
+            source.decode(),
+            stream_id.decode(),
+            int(stream_version),
+            subject.decode(),
+            _instant(time),
+            _instant(recorded_at),
+            actor.decode(),
+            correlation_id.decode(),
+            None if causation_id is None else causation_id.decode(),
+            _sha256(previous_hash),
+            _sha256(hash_),
             payload,
         )
+    except NotAKinerjaEvent:
+        raise
     except (KeyError, ValueError, TypeError, UnicodeDecodeError, orjson.JSONDecodeError) as error:
         raise NotAKinerjaEvent(f"{type(error).__name__}: {error}") from error
-    if not event_type or envelope.schema_version < 1 or envelope.stream_version < 1:
-        raise NotAKinerjaEvent(f"bad type or versions: {ce_type}")
+    if envelope.stream_version < 1:
+        raise NotAKinerjaEvent(f"bad stream version: {envelope.stream_version}")
     if not isinstance(payload, dict):
         raise NotAKinerjaEvent("the body is not a JSON object")
     return envelope
+
+
+# the headers in the order `to_record` writes them; the causation id is the one that may be
+# missing (an event no command caused)
+WRITTEN = (
+    "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time", "content-type",
+    *(f"ce_{extension}" for extension in EXTENSIONS),
+)  # fmt: skip
+_UNCAUSED = tuple(name for name in WRITTEN if name != "ce_causationid")
+# the values of WRITTEN: bytes, None for a missing causation id or content type
+Attributes = tuple[Any, ...]
+
+
+def _in_written_order(headers: Sequence[tuple[str, bytes]]) -> Attributes | None:
+    """The attributes of a CloudEvent 1.0 in the order `to_record` writes them (every message
+    of ours), read by position; None for any other message.
+
+    A dict of the headers cost 1.8 µs of the 6 a message takes to decode: fifteen pairs,
+    each key a new string to hash. Unpacking the pairs and comparing their names with
+    WRITTEN costs a third of that."""
+    if len(headers) == len(WRITTEN):
+        (
+            (n0, v0), (n1, v1), (n2, v2), (n3, v3), (n4, v4), (n5, v5), (n6, v6), (n7, v7),
+            (n8, v8), (n9, v9), (n10, v10), (n11, v11), (n12, v12), (n13, v13), (n14, v14),
+        ) = headers  # fmt: skip
+        names = (n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14)
+        if names == WRITTEN and v0 == b"1.0":
+            return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14
+    elif len(headers) == len(_UNCAUSED):
+        (
+            (n0, v0), (n1, v1), (n2, v2), (n3, v3), (n4, v4), (n5, v5), (n6, v6), (n7, v7),
+            (n8, v8), (n9, v9), (n10, v10), (n11, v11), (n12, v12), (n13, v13),
+        ) = headers  # fmt: skip
+        uncaused = (n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13)
+        if uncaused == _UNCAUSED and v0 == b"1.0":
+            return v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, None, v12, v13
+    return None
+
+
+def _by_name(headers: Sequence[tuple[str, bytes]]) -> Attributes:
+    """The attributes of a message in any order, with any other headers beside them (a
+    message another producer wrote, or one with tracing headers); KeyError for a missing
+    one. The specversion is looked at first: a message that is not a CloudEvent at all is
+    told so (NotAKinerjaEvent)."""
+    found = dict(headers)
+    if found.get("ce_specversion") != b"1.0":
+        raise NotAKinerjaEvent("not a CloudEvent 1.0 (no ce_specversion 1.0 header)")
+    return tuple(
+        found.get(name) if name in ("ce_causationid", "content-type") else found[name]
+        for name in WRITTEN
+    )
+
+
+@lru_cache(maxsize=256)  # a topic carries a few dozen types
+def _versioned_type(raw: bytes) -> tuple[str, int]:
+    """`kinerja.targets.target-set.v2` as its event type and schema version."""
+    event_type, _, version = raw.decode().rpartition(".v")
+    if not event_type or int(version) < 1:
+        raise ValueError(f"bad type or version: {raw!r}")
+    return event_type, int(version)
 
 
 @lru_cache(maxsize=1024)  # the events of one command or import share their instants

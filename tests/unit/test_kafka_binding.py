@@ -10,6 +10,7 @@ from cloudevents.core.formats.json import JSONFormat
 from shared.events.canonical import GENESIS_HASH
 from shared.events.envelope import Envelope, seal
 from shared.events.kafka_binding import (
+    WRITTEN,
     NotAKinerjaEvent,
     Record,
     from_record,
@@ -44,6 +45,35 @@ def test_an_envelope_round_trips_through_a_record_intact() -> None:
 
     assert received == sent
     assert received.is_intact()
+
+
+@pytest.mark.parametrize("causation_id", ["cmd-7", None])
+def test_headers_in_another_order_or_with_others_beside_them_read_the_same(
+    causation_id: str | None,
+) -> None:
+    """Ours are read by position (`from_record` counts on `to_record`'s order); a message
+    from another producer, or with tracing headers added on the way, by name."""
+    sent = an_envelope(causation_id=causation_id)
+    record = to_record(sent)
+    written = [name for name, _ in record.headers]
+
+    assert written == [n for n in WRITTEN if causation_id or n != "ce_causationid"]
+    assert from_record(record.value, list(reversed(record.headers))) == sent
+    assert from_record(record.value, [*record.headers, ("traceparent", b"00-ab")]) == sent
+    without_content_type = [(n, v) for n, v in record.headers if n != "content-type"]
+    assert from_record(record.value, without_content_type) == sent
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+@pytest.mark.parametrize("missing", ["ce_id", "ce_hash", "ce_streamid"])
+def test_a_message_missing_an_attribute_is_not_one_of_ours(missing: str, reorder: bool) -> None:
+    record = to_record(an_envelope())
+    headers = [(name, value) for name, value in record.headers if name != missing]
+    if reorder:
+        headers.reverse()
+
+    with pytest.raises(NotAKinerjaEvent, match=missing):
+        from_record(record.value, headers)
 
 
 def test_the_record_is_a_cloudevent_in_binary_mode_keyed_by_nip() -> None:
@@ -83,11 +113,19 @@ def test_the_structured_form_is_a_cloudevent_in_json_with_the_same_attributes() 
         ("ce_streamversion", b"zero"),
         ("ce_time", b"2026-11-28T07:00:00"),
         ("ce_type", b"no-version-suffix"),
+        ("ce_type", b"kinerja.test.target-set.v0"),
+        ("ce_streamversion", b"0"),
+        ("ce_id", b"not-a-uuid"),
     ],
 )
-def test_a_message_with_a_bad_attribute_is_not_one_of_ours(header: str, value: bytes) -> None:
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_message_with_a_bad_attribute_is_not_one_of_ours(
+    header: str, value: bytes, reorder: bool
+) -> None:
     record = to_record(an_envelope())
     headers = [(name, value if name == header else raw) for name, raw in record.headers]
+    if reorder:
+        headers.reverse()
 
     with pytest.raises(NotAKinerjaEvent):
         from_record(record.value, headers)
