@@ -16,6 +16,7 @@ from shared.projections.batch import (
     ApplyFailed,
     Fetched,
     Message,
+    StreamsRaced,
     apply_batch,
     fetched,
 )
@@ -59,7 +60,7 @@ class Applier:
                     await self._apply_alone(one)
 
     async def _apply(self, partitions: Sequence[Sequence[Fetched]]) -> None:
-        async for attempt in self._until_infrastructure_heals():
+        async for attempt in self._until_it_goes_through():
             with attempt:
                 async with self.pool.acquire() as db, db.transaction():
                     await share_lock(db, self.projection)
@@ -99,12 +100,14 @@ class Applier:
                     error=repr(failure.cause),
                 )
 
-    def _until_infrastructure_heals(self) -> AsyncRetrying:
+    def _until_it_goes_through(self) -> AsyncRetrying:
+        """Retried while the infrastructure is down, or a concurrent batch took a stream: no
+        fault of the messages."""
         return AsyncRetrying(
-            retry=lambda state: isinstance(_error(state), INFRASTRUCTURE_ERRORS),
+            retry=lambda state: isinstance(_error(state), (*INFRASTRUCTURE_ERRORS, StreamsRaced)),
             wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
             before_sleep=lambda state: log.warning(
-                "projection.infrastructure_retry",
+                "projection.retry",
                 projection=self.projection.name,
                 error=repr(_error(state)),
             ),

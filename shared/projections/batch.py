@@ -37,6 +37,11 @@ class ApplyFailed(Exception):
         super().__init__(f"{message.topic}[{message.partition}]@{message.offset}: {cause!r}")
 
 
+class StreamsRaced(Exception):
+    """Another transaction recorded a stream this batch took for new (the stream's events in
+    two partitions, say); the batch is rolled back and applied again, finding it known."""
+
+
 class Message(Protocol):
     """The parts of a Kafka record the runner reads: aiokafka's ConsumerRecord as it comes,
     with no copy per message."""
@@ -121,6 +126,7 @@ async def apply_batch(
         return outcome
     envelopes = [_envelope_or_fail(f) for f in fresh]
     versions, parked = await _streams_of(db, {(e.source, e.stream_id) for e in envelopes})
+    known = set(versions)
     changed: dict[StreamKey, int] = {}
     to_apply: list[Envelope] = []
     to_park: list[Envelope] = []
@@ -136,7 +142,7 @@ async def apply_batch(
             versions[key] = changed[key] = envelope.stream_version
     await _apply(db, projection, fresh[0].message, to_apply)
     outcome.applied = len(to_apply)
-    await _record_progress(db, changed, ends)
+    await _record_progress(db, changed, ends, known)
     for envelope in to_park:
         await park(db, envelope, "behind a dead letter")
     return outcome
@@ -222,10 +228,13 @@ async def _streams_of(
 
 
 async def _record_progress(
-    db: Connection, versions: dict[StreamKey, int], ends: dict[tuple[str, int], int]
+    db: Connection,
+    versions: dict[StreamKey, int],
+    ends: dict[tuple[str, int], int],
+    known: set[StreamKey],
 ) -> None:
     if versions:
-        await _record_progress_of_streams(db, versions)
+        await _record_progress_of_streams(db, versions, known)
     await db.execute(
         "UPDATE _offsets AS o SET next_offset = k.next_offset"
         " FROM unnest($1::text[], $2::int[], $3::bigint[]) AS k(topic, partition, next_offset)"
@@ -236,16 +245,35 @@ async def _record_progress(
     )
 
 
-async def _record_progress_of_streams(db: Connection, versions: dict[StreamKey, int]) -> None:
+async def _record_progress_of_streams(
+    db: Connection, versions: dict[StreamKey, int], known: set[StreamKey] | None = None
+) -> None:
+    """Each stream's last applied version: the streams `_streams_of` did not find are
+    inserted, the others updated (all of them, when `known` is not given), in one statement.
+
+    A plain INSERT of a new stream costs 6 µs on the server where the upsert's speculative
+    insertion costs 8.6, and a replay meets every stream new once. Should another transaction
+    have recorded one of them meanwhile, the INSERT fails and so does the batch: StreamsRaced,
+    applied again."""
     ordered = sorted(versions)  # a fixed lock order: concurrent batches cannot deadlock
-    await db.execute(
-        "INSERT INTO _streams (source, stream_id, version)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::int[])"
-        " ON CONFLICT (source, stream_id) DO UPDATE SET version = EXCLUDED.version",
-        [k[0] for k in ordered],
-        [k[1] for k in ordered],
-        [versions[k] for k in ordered],
-    )
+    new = [] if known is None else [k for k in ordered if k not in known]
+    old = ordered if known is None else [k for k in ordered if k in known]
+    try:
+        await db.execute(
+            "WITH new AS (INSERT INTO _streams (source, stream_id, version)"
+            "  SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))"
+            " INSERT INTO _streams (source, stream_id, version)"
+            " SELECT * FROM unnest($4::text[], $5::text[], $6::int[])"
+            " ON CONFLICT (source, stream_id) DO UPDATE SET version = EXCLUDED.version",
+            [k[0] for k in new],
+            [k[1] for k in new],
+            [versions[k] for k in new],
+            [k[0] for k in old],
+            [k[1] for k in old],
+            [versions[k] for k in old],
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise StreamsRaced(str(error)) from error
 
 
 async def park(db: Connection, envelope: Envelope, reason: str) -> None:

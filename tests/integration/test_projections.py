@@ -10,20 +10,27 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from shared.events.canonical import GENESIS_HASH
+from shared.events.envelope import Envelope, seal
+from shared.events.ids import new_event_id
 from shared.events.kafka_binding import to_record
+from shared.projections.applier import Applier
+from shared.projections.batch import apply_batch, fetched
+from shared.projections.projection import Projection
 from shared.projections.redrive import redrive
 from shared.projections.replay import replay
 from shared.projections.runner import ProjectionRunner
 from shared.projections.schema import ReadModelOutdated, ensure_live_schema, use_schema
 from shared.relay.outbox import OutboxRelay
 from shared.relay.topics import dead_letter_topic
-from shared.store.db import create_pool
+from shared.store.db import Connection, create_pool
 from shared.store.event_store import START, EventStore
 from tests.support.events import TargetSet, context
 from tests.support.kafka import read_topic
@@ -403,3 +410,77 @@ async def test_a_replay_killed_with_sigkill_leaves_no_worker_writing_and_runs_ag
     assert (report.messages, report.workers) == (2000, 2)
     assert await read_tally(pool, tally) == expected
     assert await pool.fetchval(f'SELECT count(*) FROM "{tally.schema()}".applied') == 2000
+
+
+class Counted(Projection):
+    """Events per subject, and nothing else: no key of its own would catch an event applied
+    twice, so the runner's bookkeeping alone keeps the count right."""
+
+    tables = "CREATE TABLE counted (subject text PRIMARY KEY, events integer NOT NULL)"
+
+    def __init__(self, name: str, topic: str) -> None:
+        self.name = name
+        self.topics = (topic,)
+
+    async def apply(self, db: Connection, event: Envelope) -> None:
+        await db.execute(
+            "INSERT INTO counted VALUES ($1, 1)"
+            " ON CONFLICT (subject) DO UPDATE SET events = counted.events + 1",
+            event.subject,
+        )
+
+
+@dataclass
+class AMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+async def test_a_stream_two_batches_both_found_new_is_applied_once(
+    pool: asyncpg.Pool, kafka_bootstrap_servers: str, unique_topic: str
+) -> None:
+    """One event in two partitions (the relay published it again after the topic gained
+    partitions, say), applied by two batches side by side: both find its stream new. The
+    second waits on the first's row, fails once the first commits, and is applied again,
+    finding the event applied."""
+    projection = Counted(f"test.counted.{uuid.uuid4().hex[:8]}", unique_topic)
+    async with pool.acquire() as db:
+        await ensure_live_schema(db, projection)
+    now = datetime.now(UTC)
+    event = seal(
+        event_id=new_event_id(), event=TargetSet(indicator="a", target=1), stream_version=1,
+        source="targets", stream_id="skp-1", subject="199001012015031001", occurred_at=now,
+        recorded_at=now, actor="199001012015031001", correlation_id="c", causation_id=None,
+        previous_hash=GENESIS_HASH,
+    )  # fmt: skip
+    record = to_record(event)
+    first, second = (
+        AMessage(unique_topic, partition, 0, record.key, record.value, record.headers)
+        for partition in (0, 1)
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
+    await producer.start()
+    applier = Applier(projection, pool, producer, projection.schema(), backoff_seconds=0.01)
+    try:
+        async with pool.acquire() as db:
+            async with db.transaction():
+                await apply_batch(db, projection, projection.schema(), [fetched([first])])
+                side_by_side = asyncio.create_task(applier.process([[second]]))
+                async with asyncio.timeout(30):  # until it waits on the first's rows
+                    while not await pool.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    ):
+                        await asyncio.sleep(0.02)
+            await side_by_side
+    finally:
+        await producer.stop()
+
+    schema = projection.schema()
+    assert await pool.fetchval(f'SELECT events FROM "{schema}".counted') == 1
+    offsets = await pool.fetch(f'SELECT partition, next_offset FROM "{schema}"._offsets')
+    assert sorted(tuple(row) for row in offsets) == [(0, 1), (1, 1)]
