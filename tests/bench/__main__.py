@@ -15,7 +15,14 @@ from pathlib import Path
 from shared.observability.logging import configure_logging
 from shared.runtime import tune_garbage_collector
 from tests.bench import append, journal, memory, replay
-from tests.bench.environment import Bench, code_version, fresh_database, log, machine_info
+from tests.bench.environment import (
+    Bench,
+    code_version,
+    fresh_database,
+    kinerja_services,
+    log,
+    machine_info,
+)
 from tests.bench.results import RESULTS, Report, Suite
 from tests.support.infrastructure import check_reachable, provide
 
@@ -100,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                 report.machine = machine_info(
                     url, infrastructure.kafka_bootstrap_servers, infrastructure.source
                 )
+                if services := kinerja_services():
+                    log(
+                        f"WARNING: {len(services)} Kinerja services run beside the benchmark"
+                        " and slow its cases unevenly; `make down` first"
+                    )
                 bench = Bench(
                     database_url=url,
                     kafka=infrastructure.kafka_bootstrap_servers,

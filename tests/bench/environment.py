@@ -3,6 +3,7 @@ and the event data every case shares."""
 
 import asyncio
 import contextlib
+import itertools
 import os
 import platform
 import re
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -129,14 +130,22 @@ async def delete_topics(bootstrap_servers: str, topics: list[str]) -> None:
 PYTHON = sys.executable.encode()
 
 
-def _children_cpu() -> float:
+def _children_cpu(known: dict[int, float]) -> float:
     """CPU of the processes below this one: those this process reaped, and those alive with
-    what they reaped (a replay's workers are forked from a forkserver, which reaps them)."""
+    what they reaped (a replay's workers are forked from a forkserver, which reaps them).
+    `known` gathers the descendants seen, for the next call."""
+    alive = _alive_descendants(known)
+    known.update(alive)
     times = os.times()
-    return times.children_user + times.children_system + sum(_alive_descendants().values())
+    return times.children_user + times.children_system + sum(alive.values())
 
 
-def _alive_descendants() -> dict[int, float]:
+def _alive_descendants(known: Iterable[int] = ()) -> dict[int, float]:
+    """Each Python process below this one, with its CPU and that of what it reaped; `known`
+    ones are read even when the walk misses them. The walk goes through each thread's
+    children, and the forkserver is the child of the thread that first started a worker:
+    when that thread ends, the forkserver moves to another, and a walk at that moment did
+    not see it (a replay's client CPU came out negative)."""
     found: dict[int, float] = {}
     pending = [os.getpid()]
     while pending:
@@ -150,16 +159,25 @@ def _alive_descendants() -> dict[int, float]:
         except OSError:  # gone meanwhile
             continue
         for child in children:
-            try:
-                # Python ones only: a broker or database server this run started is not ours
-                if not Path(f"/proc/{child}/cmdline").read_bytes().startswith(PYTHON):
-                    continue
-                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            found[child] = sum(int(f) for f in fields[11:15]) / CpuMeter.TICK
-            pending.append(child)
+            if (cpu := _python_cpu(child)) is not None:
+                found[child] = cpu
+                pending.append(child)
+    for pid in set(known) - set(found):
+        if (cpu := _python_cpu(pid)) is not None:
+            found[pid] = cpu
     return found
+
+
+def _python_cpu(pid: int) -> float | None:
+    """The CPU of a live Python process and of the processes it reaped; None for another
+    program (a broker or database server this run started is not ours) or a gone one."""
+    try:
+        if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(PYTHON):
+            return None
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return sum(int(f) for f in fields[11:15]) / CpuMeter.TICK
 
 
 class CpuMeter:
@@ -184,13 +202,14 @@ class CpuMeter:
 
     def start(self) -> None:
         self.first = self._backends()
-        self.client = time.process_time() + _children_cpu()
+        self.descendants: dict[int, float] = {}
+        self.client = time.process_time() + _children_cpu(self.descendants)
         self.thread.start()
 
     def stop(self, events: int) -> dict[str, float]:
         self.done.set()
         self.thread.join()
-        client = time.process_time() + _children_cpu() - self.client - self.own_cpu
+        client = time.process_time() + _children_cpu(self.descendants) - self.client - self.own_cpu
         self.last.update(self._backends())
         found = {"client CPU µs/event": client / events * 1e6}
         if self.last:
@@ -237,7 +256,32 @@ def machine_info(database_url: str, kafka: str, source: str) -> dict[str, Any]:
         for name in ("asyncpg", "aiokafka", "eventsourcing", "psycopg", "pydantic")
     )
     info["load average at start"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    services = kinerja_services()
+    info["Kinerja services beside it"] = (
+        f"{len(services)} ({', '.join(services)}): their relays and runners take CPU from"
+        " every case; `make down` before a run whose numbers count"
+        if services
+        else "none"
+    )
     return info
+
+
+def kinerja_services() -> list[str]:
+    """The Kinerja service processes running on this machine (`make run` leaves them up
+    beside the stack): idle, they still poll the store and the broker, about a twentieth of
+    a core each, which a 2-core machine's benchmark feels."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            found += [
+                module.decode(errors="replace")
+                for flag, module in itertools.pairwise(argv)
+                if flag == b"-m" and module.startswith(b"services.")
+            ]
+    return sorted(found)
 
 
 async def _postgres_info(database_url: str) -> dict[str, str]:
