@@ -251,8 +251,9 @@ async def _record_progress_of_streams(
     """Each stream's last applied version: the streams `_streams_of` did not find are
     inserted, the others updated (all of them, when `known` is not given), in one statement.
 
-    A plain INSERT of a new stream costs 6 µs on the server where the upsert's speculative
-    insertion costs 8.6, and a replay meets every stream new once. Should another transaction
+    A plain INSERT of a new stream takes 6 µs where the upsert's speculative insertion takes
+    8.6 (100,000 new streams in statements of 2,500, measured alone), and a replay meets
+    every stream new once. Should another transaction
     have recorded one of them meanwhile, the INSERT fails and so does the batch: StreamsRaced,
     applied again."""
     ordered = sorted(versions)  # a fixed lock order: concurrent batches cannot deadlock

@@ -56,11 +56,13 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> list[
             for name, outcome in outcomes.items()
             if outcome[0] not in (0, TopicAlreadyExistsError.errno)
         }
-        if refused:
-            missing = set(refused) - set(await admin.list_topics())
-            for name in sorted(missing):
-                code, message = refused[name]
-                raise RuntimeError(f"creating topic {name} failed: error {code} {message}")
+        if refused and (missing := sorted(set(refused) - set(await admin.list_topics()))):
+            raise RuntimeError(
+                "creating topics failed: "
+                + "; ".join(
+                    f"{name}: error {refused[name][0]} {refused[name][1]}" for name in missing
+                )
+            )
         return [spec.name for spec in specs if outcomes.get(spec.name, (None,))[0] == 0]
     finally:
         await admin.close()
