@@ -10,7 +10,6 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -33,7 +32,7 @@ from shared.relay.topics import dead_letter_topic
 from shared.store.db import Connection, create_pool
 from shared.store.event_store import START, EventStore
 from tests.support.events import TargetSet, context
-from tests.support.kafka import read_topic
+from tests.support.kafka import Consumed, read_topic
 from tests.support.metrics import free_port, scrape
 from tests.support.projections import POISON, BulkTally, Tally
 
@@ -430,16 +429,6 @@ class Counted(Projection):
         )
 
 
-@dataclass
-class AMessage:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
 async def test_a_stream_two_batches_both_found_new_is_applied_once(
     pool: asyncpg.Pool, kafka_bootstrap_servers: str, unique_topic: str
 ) -> None:
@@ -459,7 +448,7 @@ async def test_a_stream_two_batches_both_found_new_is_applied_once(
     )  # fmt: skip
     record = to_record(event)
     first, second = (
-        AMessage(unique_topic, partition, 0, record.key, record.value, record.headers)
+        Consumed(unique_topic, partition, 0, record.key, record.value, record.headers)
         for partition in (0, 1)
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)

@@ -1,13 +1,26 @@
 """Read back what is on a topic, the way an independent subscriber would."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 
 from shared.events.envelope import Envelope
 from shared.events.kafka_binding import from_record
 from shared.relay.topics import topic_partitions
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """A record as a consumer hands it to the runner (its `Message`), made by a test."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+    value: bytes | None = None  # None: not an event; decoding it fails
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 async def read_topic(

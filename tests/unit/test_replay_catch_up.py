@@ -7,18 +7,9 @@ from aiokafka import TopicPartition
 
 from shared.projections.batch import Fetched
 from shared.projections.replay_worker import catch_up
+from tests.support.kafka import Consumed
 
 PARTITION = TopicPartition("kinerja.targets.v1", 0)
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None = None
-    value: bytes | None = None  # not an event: decoding it gives an error, kept for the applier
-    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -39,9 +30,9 @@ class GrowingTopic:
 
     async def getmany(
         self, *partitions: TopicPartition, timeout_ms: int
-    ) -> dict[TopicPartition, list[Record]]:
+    ) -> dict[TopicPartition, list[Consumed]]:
         batch = [
-            Record(PARTITION.topic, 0, o)
+            Consumed(PARTITION.topic, 0, o)
             for o in range(self.at, min(self.written, self.at + self.fetch_size))
         ]
         self.at += len(batch)

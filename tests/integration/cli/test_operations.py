@@ -4,7 +4,6 @@ command says when its infrastructure is not there."""
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from shared.projections.dead_letters import send_dead_letters
 from shared.relay.topics import TopicSpec, ensure_topics, service_topic
 from shared.store.event_store import CommandContext, EventStore
 from tests.support.cli import kinerja
+from tests.support.kafka import Consumed
 
 NIP = "199001012015031001"
 
@@ -32,18 +32,6 @@ def env(database_url: str, kafka_bootstrap_servers: str) -> dict[str, str]:
         "KINERJA_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         "KINERJA_TOPIC_NAMESPACE": f"cli-{uuid.uuid4().hex[:8]}",
     }
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A record as a consumer reads it, for the dead-letter topic."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 async def units(pool: asyncpg.Pool, *codes: str) -> list[Envelope]:
@@ -121,7 +109,7 @@ async def test_dlq_list_of_empty_groups_shows_nothing_and_a_dead_letter_is_liste
     empty_json = await kinerja(env, "dlq", "list", "--format", "json")
     [envelope] = await units(pool, code)
     record = to_record(envelope)
-    failed = Copy(board.topics[0], 0, 7, record.key, record.value, record.headers)
+    failed = Consumed(board.topics[0], 0, 7, record.key, record.value, record.headers)
     await ensure_topics(kafka_bootstrap_servers, [TopicSpec(f"{namespace}.dlq.targets.board", 1)])
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
     await producer.start()
