@@ -1,6 +1,7 @@
 """Run the journal service: its HTTP API and, beside it in a worker process of their own, its
 outbox relay and the projections it keeps (its view of the targets, its read model), so the
 two use two cores at the month-end peak; `--no-workers-apart` keeps them in the API's process.
+A worker process that ends by itself is started again after a backoff while the API serves.
 
     python -m services.journal [--host 127.0.0.1] [--port 8002] [--no-relay] [--no-projections]
                                [--no-workers-apart] [--workers-metrics-port PORT]
@@ -48,14 +49,19 @@ def main(
         serve_metrics(workers_metrics_port)
         asyncio.run(worker_process.run_alone(workers, worker_of))
         return
+    app = build_app(settings)
     if workers_apart and workers:
         arguments = [
             "--relay" if relay else "--no-relay",
             "--projections" if projections_ else "--no-projections",
             f"--workers-metrics-port={workers_metrics_port}",
         ]
-        workers = [worker_process.spawned(arguments)]
-    asyncio.run(process.serve(build_app(settings), host, port, workers))
+        status = worker_process.WorkerStatus()
+        workers = [worker_process.spawned(arguments, status)]
+        # informational in /readyz's body, never failing it: entries are recorded while the
+        # worker restarts (read by shared/observability/health.py's readyz once it has the hook)
+        app.state.readiness_info = {"worker": status.describe}
+    asyncio.run(process.serve(app, host, port, workers))
 
 
 if __name__ == "__main__":

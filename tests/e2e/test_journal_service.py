@@ -1,7 +1,8 @@
 """The journal as it runs beside the targets service: it learns of SKPs only from the topic,
 answers 409 (retry) until it has, then records entries, refusing bad ones clearly; the same
-with its relay and projections in a worker process of their own, which lives and dies with
-the service."""
+with its relay and projections in a worker process of their own, which stops with the
+service however the service ends (tests/e2e/test_journal_worker_restarts.py: and is started
+again when it dies alone)."""
 
 import asyncio
 import os
@@ -268,3 +269,9 @@ async def test_the_worker_process_ends_with_the_service_however_the_service_ends
             service.kill()
             await service.wait()
     assert code == (0 if ending == signal.SIGTERM else -signal.SIGKILL)
+    if ending == signal.SIGKILL:
+        # the orphan saw its parent gone and stopped by itself, cleanly: its relay and
+        # projections drained (asked by SIGTERM, the worker may not have set its handlers yet)
+        said = log.read_text()
+        assert "worker.orphaned" in said, said[-3000:]
+        assert "worker.stopped" in said, said[-3000:]

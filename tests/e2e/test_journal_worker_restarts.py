@@ -1,0 +1,141 @@
+"""The journal's worker process (relay and projections) killed outright: its API's process
+starts a new one after a backoff and goes on serving meanwhile, never answering 5xx; an entry
+recorded while no worker ran reaches the read model once the new one has caught up."""
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.services import Running, as_, call, ready, running_services, until
+
+KEPALA, ANDI = "197001011995031001", "199001012015031001"
+
+
+@pytest.fixture
+def services(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, kafka_bootstrap_servers: str
+) -> Iterator[Running]:
+    monkeypatch.setenv("KINERJA_JOURNAL_WORKERS_APART", "true")
+    monkeypatch.setenv("KINERJA_E2E_LOGS", str(tmp_path))  # the journal's log: journal.log
+    with running_services(["targets", "journal"], database_url, kafka_bootstrap_servers) as running:
+        yield running
+
+
+def workers_of(pid: int) -> list[int]:
+    """The journal's worker processes of the API process `pid`, by their command line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"--worker-of={pid}".encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def approved_indicator(targets: httpx.AsyncClient) -> dict[str, Any]:
+    """A unit, a head and one staff member whose SKP with one indicator is approved: what an
+    entry needs, as the fields of one."""
+    await call(targets, "POST", "/units", "admin:e2e", {"code": "BIRO", "name": "Biro"})
+    for nip, job in ((KEPALA, "JPT"), (ANDI, "FUNGSIONAL")):
+        body = {"nip": nip, "name": "P", "position": "J", "unit_code": "BIRO", "job_type": job}
+        await call(targets, "POST", "/employees", "admin:e2e", body)
+    body = {"supervisor_nip": KEPALA, "effective_from": "2026-01-01"}
+    await call(targets, "PUT", f"/employees/{ANDI}/supervisor", "admin:e2e", body)
+    await call(targets, "POST", "/years", "admin:e2e", {"year": 2026, "frequency": "QUARTERLY"})
+    skp = await call(
+        targets, "POST", "/skps", ANDI, {"nip": ANDI, "year": 2026, "approach": "KUANTITATIF"}
+    )
+    indicator = {"aspect": "KUANTITAS", "text": "Laporan", "target_value": 4, "target_unit": "x"}
+    rhk = await call(
+        targets,
+        "POST",
+        f"/skps/{skp['skp_id']}/rhk",
+        ANDI,
+        {"text": "Tersusunnya laporan", "kind": "UTAMA", "indicators": [indicator]},
+    )
+    await call(targets, "POST", f"/skps/{skp['skp_id']}/submit", ANDI)
+    await call(targets, "POST", f"/skps/{skp['skp_id']}/approve", KEPALA)
+    return {
+        "skp_id": skp["skp_id"],
+        "rhk_id": rhk["rhk_id"],
+        "indicator_id": rhk["indicator_ids"][0],
+        "realised_value": 1,
+        "evidence": [],
+    }
+
+
+async def answers_while(journal: httpx.AsyncClient, done: asyncio.Event) -> list[tuple[str, int]]:
+    """Every answer of /readyz and of a read of the entries, polled until `done`."""
+    seen: list[tuple[str, int]] = []
+    entries = f"/entries?nip={ANDI}&year=2026"
+    while not done.is_set():
+        seen.append(("/readyz", (await journal.get("/readyz")).status_code))
+        seen.append((entries, (await journal.get(entries, headers=as_(ANDI))).status_code))
+        await asyncio.sleep(0.05)
+    return seen
+
+
+async def test_a_killed_worker_is_started_again_while_the_api_serves(
+    services: Running, tmp_path: Path
+) -> None:
+    targets = httpx.AsyncClient(base_url=services.urls["targets"], timeout=10)
+    journal = httpx.AsyncClient(base_url=services.urls["journal"], timeout=10)
+    async with targets, journal:
+        await ready(targets)
+        await ready(journal)
+        fields = await approved_indicator(targets)
+        before = {**fields, "date": "2026-03-02", "description": "before the kill"}
+        # 409 until the worker's projection has brought the approval to the journal
+        async with asyncio.timeout(60):
+            while (
+                await journal.post("/entries", json=before, headers=as_(ANDI))
+            ).status_code == 409:
+                await asyncio.sleep(0.2)
+        api = services.processes["journal"].pid
+        [worker] = workers_of(api)
+
+        done = asyncio.Event()
+        polling = asyncio.create_task(answers_while(journal, done))
+        os.kill(worker, signal.SIGKILL)
+        after = {**fields, "date": "2026-03-03", "description": "after the kill"}
+        # recorded by the API while no worker runs (its backoff is a second at least)
+        recorded = await journal.post("/entries", json=after, headers=as_(ANDI))
+        assert recorded.status_code == 201, recorded.text
+        assert workers_of(api) == []
+
+        [new_worker] = await until(
+            lambda: asyncio.sleep(0, workers_of(api)), lambda found: len(found) == 1, 30
+        )
+        listed = await until(
+            lambda: call(journal, "GET", f"/entries?nip={ANDI}&year=2026", ANDI),
+            lambda entries: "after the kill" in [e["description"] for e in entries or []],
+            60,
+        )
+        done.set()
+        answers = await polling
+        metrics = (await journal.get("/metrics")).text
+
+    assert new_worker != worker
+    assert [e["entry_id"] for e in listed if e["description"] == "after the kill"] == [
+        recorded.json()["entry_id"]
+    ]
+    assert len(answers) > 10
+    assert [(path, status) for path, status in answers if status != 200] == []
+    assert "kinerja_journal_worker_restarts_total 1.0" in metrics
+    assert "kinerja_journal_worker_up 1.0" in metrics
+    log = (tmp_path / "journal.log").read_text().splitlines()
+    lines = [json.loads(line) for line in log if line.startswith("{")]
+    [restarting] = [line for line in lines if line.get("event") == "worker.restarting"]
+    assert (restarting["exit_code"], restarting["delay"]) == (-signal.SIGKILL, 1.0)
