@@ -5,6 +5,7 @@ a crash is raised."""
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -14,12 +15,14 @@ import uvicorn
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
+from shared.backoff import Backoff
 from shared.config import KinerjaSettings
+from shared.observability.health import report_worker
 from shared.projections.projection import Projection
 from shared.projections.runner import ProjectionRunner
 from shared.projections.schema import ensure_live_schema
 from shared.relay.outbox import OutboxRelay
-from shared.store.db import create_pool
+from shared.store.db import create_pool, database_away
 from shared.store.event_store import EventStore
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
@@ -52,21 +55,34 @@ BROKER_AWAY = (KafkaError, OSError)
 BACKOFF_SECONDS = (1.0, 30.0)
 
 
+def dependency_away(error: BaseException) -> bool:
+    """The broker or the database out of reach for now: wait, don't end the process."""
+    return isinstance(error, BROKER_AWAY) or database_away(error)
+
+
 async def through_outages(name: str, stop: asyncio.Event, body: Worker) -> None:
-    """Run `body` until it ends or `stop` is set; while the broker is away (at start or
-    later), start it again after a backoff rather than take the process (and its API) down:
-    a relay resumes from its checkpoint, a runner from its stored offsets."""
-    delay, cap = BACKOFF_SECONDS
+    """Run `body` until it ends or `stop` is set; while the broker or the database is away
+    (at start or later), start it again after a backoff rather than take the process (and
+    its API) down: a relay resumes from its checkpoint, a runner from its stored offsets. A
+    run that lasted a minute starts the backoff from its first delay again."""
+    first, cap = BACKOFF_SECONDS
+    backoff = Backoff(first, cap)
     while not stop.is_set():
+        started = time.monotonic()
         try:
+            report_worker(name, "running")
             await body(stop)
-        except BROKER_AWAY as error:
-            log.warning("worker.broker_away", worker=name, error=repr(error), retry_in=delay)
+        except Exception as error:
+            if not dependency_away(error):
+                report_worker(name, f"failed: {error!r}")
+                raise
+            delay = backoff.after(time.monotonic() - started)
+            log.warning("worker.dependency_away", worker=name, error=repr(error), retry_in=delay)
+            report_worker(name, f"waiting {delay:g} s for its broker or database: {error!r}")
         else:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, cap)
 
 
 def relay(settings: KinerjaSettings, service: str, *, batch_size: int = 1000) -> Worker:
@@ -133,20 +149,27 @@ def periodic(
     must not take the API down."""
 
     async def run(stop: asyncio.Event) -> None:
-        pool = await create_pool(str(settings.database_url), max_size=2)
+        pool: asyncpg.Pool | None = None
         prepared = prepare is None
         try:
             while not stop.is_set():
                 try:
+                    # made here, not before the loop: a database away at start is a round
+                    # that fails and is tried again, not the end of the process
+                    pool = pool or await create_pool(str(settings.database_url), max_size=2)
                     if not prepared and prepare is not None:
                         await prepare(pool)
                         prepared = True
                     await job(pool)
-                except Exception:
-                    log.exception("periodic.failed", job=name)
+                except Exception as error:
+                    if database_away(error):
+                        log.warning("periodic.database_away", job=name, error=repr(error))
+                    else:
+                        log.exception("periodic.failed", job=name)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), every_seconds)
         finally:
-            await pool.close()
+            if pool is not None:
+                await pool.close()
 
     return run

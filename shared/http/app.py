@@ -9,6 +9,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.http.auth import JwtSettings, bearer_scheme, jwt_settings
+from shared.http.body_limit import MAX_BODY_BYTES, BodyLimitMiddleware
 from shared.http.correlation import CorrelationMiddleware
 from shared.http.domain_errors import install_domain_error_handlers
 from shared.http.idempotency import IdempotencyMiddleware, PoolGetter
@@ -52,9 +53,11 @@ def create_app(
     routers: Sequence[APIRouter],
     lifespan: Lifespan | None = None,
     checks: Checks | None = None,
+    informational: Checks | None = None,
     pool_getter: PoolGetter | None = None,
     schema: str | None = None,
     jwt: JwtSettings | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The app of `service`; with `pool_getter`, POSTs are idempotent, keyed in `schema`
     (default: the service's name), whose `migrate_idempotency` the lifespan must have run."""
@@ -73,12 +76,17 @@ def create_app(
         app.dependency_overrides[jwt_settings] = lambda: jwt
     for router in routers:
         app.include_router(router)
-    app.include_router(health_router(_as_mapping(checks)))
+    app.include_router(health_router(_as_mapping(checks), informational=_as_mapping(informational)))
     _serve_metrics(app)
     if pool_getter is not None:
         app.add_middleware(
-            IdempotencyMiddleware, pool_getter=pool_getter, schema=schema or service, settings=jwt
+            IdempotencyMiddleware,
+            pool_getter=pool_getter,
+            schema=schema or service,
+            settings=jwt,
+            max_body_bytes=max_body_bytes,
         )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     # Added last, so it runs first: idempotency replies and every problem carry the id.
     app.add_middleware(CorrelationMiddleware)
     _declare_bearer_scheme(app)

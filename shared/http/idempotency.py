@@ -1,7 +1,14 @@
 """Idempotent POSTs: a retry with the same `Idempotency-Key` and body gets the first answer
 again and records nothing new; the same key with another body is a 409. Keys are scoped per
-caller and kept for a day (see idempotency_keys.py; a service purges them periodically)."""
+caller and kept for a day (see idempotency_keys.py; a service purges them periodically).
 
+The request runs inside one database transaction that holds its key: the events it appends
+(the store writes through that transaction, shared/store/db.holding), the key and its answer
+commit together, and only then is the answer sent. So a retry after any crash, kill or
+database loss either finds the answer or finds nothing done, never half."""
+
+import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -14,13 +21,20 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.auth import JwtSettings, bearer_token, jwt_settings, verify_token
+from shared.http.body_limit import MAX_BODY_BYTES, too_large
 from shared.http.idempotency_keys import Answer, Attempt, IdempotencyKeys
-from shared.http.problems import Conflict, PayloadTooLarge, Problem, Unauthorized, Unprocessable
+from shared.http.problems import (
+    Conflict,
+    Problem,
+    Unauthorized,
+    Unprocessable,
+    unavailable,
+)
+from shared.store.db import database_away, holding
 from shared.store.migrations import quote_identifier
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_BODY_BYTES = 1024 * 1024
 
 _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
@@ -47,6 +61,7 @@ class IdempotencyMiddleware:
         self.schema = schema
         self.settings = settings or jwt_settings()
         self.max_body_bytes = max_body_bytes
+        self._semaphores: dict[int, asyncio.Semaphore] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         caller_and_key = self._caller_and_key(scope)
@@ -89,49 +104,84 @@ class IdempotencyMiddleware:
         return Attempt(caller, key, scope["method"], scope["path"], request_hash), body
 
     async def _run_once(self, scope: Scope, receive: Receive, send: Send, attempt: Attempt) -> None:
-        keys = IdempotencyKeys(self.pool_getter(), self.schema)
-        claim = await keys.claim(attempt)
-        if claim is None:
-            await _repeat_answer(await keys.find(attempt), attempt)(scope, receive, send)
-            return
-        answer = Answer()
-
-        async def capture(message: Message) -> None:
-            answer.observe(message)
-            await send(message)
-
+        pool = self.pool_getter()
         try:
-            await self.app(scope, receive, capture)
-        except Exception:
-            await keys.release(attempt, claim)
-            raise
-        # A server error, or an answer that says to retry, is not an answer: release the key
-        # so that the retry runs again (else it would be told to retry for ever).
-        if not answer.final:
-            await keys.release(attempt, claim)
-            return
-        try:
-            await keys.record(attempt, claim, answer)
-        except Exception:
-            # The caller already has its answer and raising now would not reach it. The claim
-            # stays in progress until ABANDONED_AFTER, when a retry runs the request again.
-            log.exception("idempotency.record_failed", key=attempt.key)
+            async with self._slots(pool):
+                respond = await self._in_transaction(pool, scope, receive, attempt)
+        except Exception as error:
+            if not database_away(error):
+                raise
+            respond = unavailable(error).response()
+        # only now, after the commit: an answer the caller saw is always one that was stored
+        with contextlib.suppress(OSError):  # a caller gone meanwhile: a retry replays it
+            await respond(scope, receive, send)
+
+    def _slots(self, pool: asyncpg.Pool) -> asyncio.Semaphore:
+        """At most half the pool holds a keyed request's transaction: the request's other
+        reads (its read models) take connections of their own, and a pool all held by
+        requests waiting for a second connection would wait for ever."""
+        slots = self._semaphores.get(id(pool))
+        if slots is None:
+            slots = asyncio.Semaphore(max(1, pool.get_max_size() // 2))
+            self._semaphores = {id(pool): slots}
+        return slots
+
+    async def _in_transaction(
+        self, pool: asyncpg.Pool, scope: Scope, receive: Receive, attempt: Attempt
+    ) -> ASGIApp:
+        """Run the request inside one transaction that also holds its key and stores its
+        answer: the events it appends, the key and the answer commit together or not at all.
+        A crash, a kill or a lost database before the commit leaves nothing, so the retry
+        runs the request afresh; after it, the retry gets the stored answer. Returns what to
+        send the caller."""
+        keys = IdempotencyKeys(self.schema)
+        async with pool.acquire() as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            committed = False
+            answer = Answer()
+            try:
+                if not await keys.hold(connection, attempt):
+                    return in_progress().response()
+                held = await keys.find(connection, attempt)
+                if held is not None:
+                    return _repeat_answer(held, attempt)
+
+                async def capture(message: Message) -> None:
+                    answer.observe(message)
+
+                with holding(pool, connection):
+                    await self.app(scope, receive, capture)
+                # A server error, or an answer that says to retry, is not an answer: nothing
+                # of the request stays, and the retry runs it again.
+                if answer.final:
+                    await keys.record(connection, attempt, answer)
+                    await transaction.commit()
+                    committed = True
+            except asyncpg.InFailedSQLTransactionError:
+                # a statement of the request failed and what it did is undone: its answer
+                # (not a server error, or it would not have come here) is not stored
+                log.warning("idempotency.not_recorded", key=attempt.key)
+            finally:
+                if not committed:
+                    with contextlib.suppress(Exception):  # a connection lost rolls back too
+                        await transaction.rollback()
+        return answer.respond
 
 
-def _repeat_answer(held: asyncpg.Record | None, attempt: Attempt) -> Response:
-    """The answer to a POST whose key was already claimed."""
-    if held is None:
-        # The first run failed and released the key between our claim and this read.
-        return Conflict("a request with this key has just failed; retry it").response()
+def in_progress() -> Problem:
+    detail = "a request with this key is still in progress; retry it in a moment"
+    return Conflict(detail, slug="idempotency-key-in-progress", headers={"Retry-After": "1"})
+
+
+def _repeat_answer(held: asyncpg.Record, attempt: Attempt) -> Response:
+    """The answer to a POST whose key holds a stored answer."""
     if (held["method"], held["path"]) != (attempt.method, attempt.path):
         detail = f"this {IDEMPOTENCY_HEADER} was used for {held['method']} {held['path']}"
         return Conflict(detail, slug="idempotency-key-reused").response()
     if held["request_hash"] != attempt.request_hash:
         detail = f"this {IDEMPOTENCY_HEADER} was used with another body"
         return Conflict(detail, slug="idempotency-key-reused").response()
-    if held["state"] != "done":
-        detail = "a request with this key is still in progress"
-        return Conflict(detail, slug="idempotency-key-in-progress").response()
     log.info("idempotency.replayed", key=attempt.key, status=held["status"])
     headers = {REPLAYED_HEADER: "true"}
     if held["content_type"]:
@@ -149,7 +199,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"a POST with {IDEMPOTENCY_HEADER} carries at most {limit} bytes")
+            raise too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -1,20 +1,17 @@
-"""The `idempotency_keys` table of a service's schema: claims, stored answers, expiry."""
+"""The `idempotency_keys` table of a service's schema: stored answers, held keys, expiry."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 from starlette.datastructures import Headers
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
 from shared.store.db import Connection
 from shared.store.migrations import load, migrate, quote_identifier
 
 KEY_LIFETIME = timedelta(hours=24)
-# A claim still in progress after this belongs to a process that died mid-request: without a
-# takeover, its key would answer "in progress" until it expires.
-ABANDONED_AFTER = timedelta(minutes=5)
 MIGRATIONS = Path(__file__).parent / "sql"
 
 
@@ -49,14 +46,16 @@ class Attempt:
 
 @dataclass
 class Answer:
-    """The response as the app sent it, gathered while it streams to the caller."""
+    """The response as the app sent it, held back until the request's transaction ends."""
 
     status: int | None = None
     content_type: str = ""
     retry_after: bool = False
     chunks: list[bytes] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
 
     def observe(self, message: Message) -> None:
+        self.messages.append(message)
         if message["type"] == "http.response.start":
             self.status = message["status"]
             headers = Headers(raw=message.get("headers", []))
@@ -71,52 +70,56 @@ class Answer:
         answer that itself says to retry (`Retry-After`, as a 409 not-yet-seen says)."""
         return self.status is not None and self.status < 500 and not self.retry_after
 
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response as the app gave it."""
+        for message in self.messages:
+            await send(message)
+
 
 class IdempotencyKeys:
-    """Claims are told apart by their created_at, so a run whose claim was taken over as
-    abandoned can neither record into nor release the new one."""
+    """The keys of one schema, each read and written inside the transaction of the request
+    that holds it: the answer row commits with the request's events, or neither does."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
-        self.pool = pool
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
         self.table = f"{quote_identifier(schema)}.idempotency_keys"
 
-    async def claim(self, attempt: Attempt) -> datetime | None:
-        """Our claim, or None while an answer or a live request holds the key."""
-        claimed: datetime | None = await self.pool.fetchval(
-            f"INSERT INTO {self.table} AS held"
-            " (caller, key, method, path, request_hash, state)"
-            " VALUES ($1, $2, $3, $4, $5, 'in_progress') ON CONFLICT (caller, key) DO UPDATE"
-            " SET method = $3, path = $4, request_hash = $5, state = 'in_progress',"
-            " status = NULL, body = NULL, content_type = NULL, created_at = now(),"
-            " completed_at = NULL"
-            " WHERE held.created_at < now() - $6::interval"
-            " OR (held.state = 'in_progress' AND held.created_at < now() - $7::interval)"
-            " RETURNING created_at",
-            *(attempt.caller, attempt.key, attempt.method, attempt.path, attempt.request_hash),
-            *(KEY_LIFETIME, ABANDONED_AFTER),
+    async def hold(self, connection: Connection, attempt: Attempt) -> bool:
+        """Take the key for the transaction open on `connection`; False while another
+        request's transaction has it. A transaction-scoped advisory lock, so a request that
+        crashes or is killed lets go of its key with its transaction: "in progress" never
+        outlives the request. The lock's 64-bit id hashes schema, caller and key; a collision
+        only makes one of two requests wait a second and retry."""
+        held: bool = await connection.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+            "\x1f".join((self.schema, attempt.caller, attempt.key)),
         )
-        return claimed
+        return held
 
-    async def find(self, attempt: Attempt) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
-            "SELECT method, path, request_hash, state, status, body, content_type"
-            f" FROM {self.table} WHERE caller = $1 AND key = $2",
+    async def find(self, connection: Connection, attempt: Attempt) -> asyncpg.Record | None:
+        """The stored answer under the key, unless it has expired."""
+        return await connection.fetchrow(
+            "SELECT method, path, request_hash, status, body, content_type"
+            f" FROM {self.table} WHERE caller = $1 AND key = $2 AND state = 'done'"
+            " AND created_at >= now() - $3::interval",
             attempt.caller,
             attempt.key,
+            KEY_LIFETIME,
         )
 
-    async def record(self, attempt: Attempt, claim: datetime, answer: Answer) -> None:
-        await self.pool.execute(
-            f"UPDATE {self.table} SET state = 'done', status = $4, body = $5, content_type = $6,"
-            " completed_at = now()"
-            " WHERE caller = $1 AND key = $2 AND created_at = $3 AND state = 'in_progress'",
-            *(attempt.caller, attempt.key, claim),
-            *(answer.status, b"".join(answer.chunks), answer.content_type),
-        )
-
-    async def release(self, attempt: Attempt, claim: datetime) -> None:
-        await self.pool.execute(
-            f"DELETE FROM {self.table}"
-            " WHERE caller = $1 AND key = $2 AND created_at = $3 AND state = 'in_progress'",
-            *(attempt.caller, attempt.key, claim),
+    async def record(self, connection: Connection, attempt: Attempt, answer: Answer) -> None:
+        """Store the answer in the open transaction (an expired one under the key goes)."""
+        await connection.execute(
+            f"INSERT INTO {self.table} AS held (caller, key, method, path, request_hash, state,"
+            " status, body, content_type, completed_at)"
+            " VALUES ($1, $2, $3, $4, $5, 'done', $6, $7, $8, now())"
+            " ON CONFLICT (caller, key) DO UPDATE SET method = $3, path = $4, request_hash = $5,"
+            " state = 'done', status = $6, body = $7, content_type = $8, created_at = now(),"
+            " completed_at = now()",
+            *(attempt.caller, attempt.key, attempt.method, attempt.path, attempt.request_hash),
+            *(answer.status, answer.body, answer.content_type),
         )

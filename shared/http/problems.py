@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from shared.observability.logging import current_correlation_id
+from shared.store.db import database_away
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:kinerja:problem:"
@@ -106,6 +108,23 @@ class Unprocessable(Problem):
         super().__init__(detail, errors=errors, **more)
 
 
+class ServiceUnavailable(Problem):
+    status = 503
+    slug = "unavailable"
+
+
+RETRY_AFTER_SECONDS = 2
+
+
+def unavailable(error: BaseException) -> Problem:
+    """The 503 answering a request while a dependency is away: retry after a moment."""
+    log.warning("http.dependency_away", error=repr(error))
+    return ServiceUnavailable(
+        "the service cannot reach its database just now; retry in a moment",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 class _StatusProblem(Problem):
     """A problem for a status with no subclass of its own (from an HTTPException)."""
 
@@ -154,12 +173,27 @@ async def _on_unexpected_error(_: Request, error: Exception) -> JSONResponse:
     return unexpected_error(error).response()
 
 
+async def _on_database_error(_: Request, error: Exception) -> JSONResponse:
+    if database_away(error):
+        return unavailable(error).response()
+    return unexpected_error(error).response()
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error of `app` as RFC 9457: problems, bad input, unknown routes, bugs."""
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected_error)
+    # handled inside the middleware (not as a 500 is, outside it), so that an idempotent
+    # request sees its 503 and undoes what it did
+    for kind in (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+    ):
+        app.add_exception_handler(kind, _on_database_error)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+import structlog
 from fastapi import APIRouter, FastAPI
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from shared.config import KinerjaSettings
 from shared.http.app import create_app
@@ -17,9 +19,11 @@ from shared.http.idempotency_keys import migrate_idempotency
 from shared.observability.health import kafka_check, postgres_check
 from shared.projections.projection import Projection
 from shared.projections.schema import ensure_live_schema
-from shared.store.db import create_pool
+from shared.store.db import create_pool, database_away
 from shared.store.event_store import EventStore, utc_now
 from shared.store.migrations import load, migrate
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,13 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(str(settings.database_url), max_size=20)
+        pool = await _when_database_answers(spec.service, settings)
         pools["pool"] = pool
         try:
             store = EventStore(pool, spec.service, clock=clock)
-            await prepare(pool, spec, store)
+            async for attempt in _while_database_away(spec.service):
+                with attempt:
+                    await prepare(pool, spec, store)
             app.state.pool = pool
             app.state.handlers = spec.handlers(pool, store)
             yield
@@ -75,8 +81,31 @@ def service_app(
         routers=spec.routers,
         lifespan=lifespan,
         pool_getter=lambda: pools["pool"],
-        checks=lambda: {
-            "postgres": postgres_check(pools["pool"]),
-            "kafka": kafka_check(settings.kafka_bootstrap_servers),
-        },
+        # ready while it can reach its database; the broker is needed by the relay and the
+        # projections, which wait for it, not by the API (shown in the body all the same)
+        checks=lambda: {"postgres": postgres_check(pools["pool"])},
+        informational={"kafka": kafka_check(settings.kafka_bootstrap_servers)},
     )
+
+
+def _while_database_away(service: str) -> AsyncRetrying:
+    """Retries of a start-up step while the database is away (restarting, not yet up): the
+    process waits for it, as its relay and projections do, instead of exiting."""
+    return AsyncRetrying(
+        retry=retry_if_exception(database_away),
+        wait=wait_exponential(min=1, max=30),
+        before_sleep=lambda state: log.warning(
+            "service.database_away",
+            service=service,
+            error=repr(state.outcome.exception() if state.outcome else None),
+            attempt=state.attempt_number,
+        ),
+        reraise=True,
+    )
+
+
+async def _when_database_answers(service: str, settings: KinerjaSettings) -> asyncpg.Pool:
+    async for attempt in _while_database_away(service):
+        with attempt:
+            return await create_pool(str(settings.database_url), max_size=20)
+    raise AssertionError("unreachable: the retries end in a pool or an error")

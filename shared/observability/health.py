@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 Check = Callable[[], Awaitable[None]]
@@ -46,11 +46,28 @@ def kafka_check(bootstrap_servers: str, timeout: float = DEPENDENCY_TIMEOUT_SECO
     return check
 
 
+# What each worker beside the API in this process is doing (a relay, a projection runner):
+# "running", or waiting for a dependency and why. Shown in /readyz's body, never failing it.
+_WORKERS: dict[str, str] = {}
+
+
+def report_worker(name: str, state: str) -> None:
+    _WORKERS[name] = state
+
+
 def health_router(
-    checks: Mapping[str, Check], is_alive: Callable[[], bool] = lambda: True
+    checks: Mapping[str, Check],
+    is_alive: Callable[[], bool] = lambda: True,
+    *,
+    informational: Mapping[str, Check] | None = None,
 ) -> APIRouter:
-    """Routes `GET /livez` and `GET /readyz`, the latter running `checks` concurrently."""
+    """Routes `GET /livez` and `GET /readyz`, the latter running `checks` concurrently: ready
+    when each of them passes. `informational` checks (a dependency the API can serve without,
+    as the broker: the relay catches up later), the process's workers and what the app puts
+    in `app.state.readiness_info` (name -> a function giving JSON) are reported in the body
+    only: a pod is not taken out of service for what it can do without."""
     router = APIRouter(tags=["health"])
+    optional = dict(informational or {})
 
     @router.get("/livez")
     async def livez() -> JSONResponse:
@@ -61,14 +78,21 @@ def health_router(
         return JSONResponse({"status": "not alive"}, status_code=503)
 
     @router.get("/readyz")
-    async def readyz() -> JSONResponse:
-        names = list(checks)
-        outcomes = await asyncio.gather(*(_run(checks[name]) for name in names))
-        ready = all(passed for passed, _ in outcomes)
-        body = {
+    async def readyz(request: Request) -> JSONResponse:
+        names = [*checks, *(name for name in optional if name not in checks)]
+        every = {**optional, **checks}
+        outcomes = dict(
+            zip(names, await asyncio.gather(*(_run(every[name]) for name in names)), strict=True)
+        )
+        ready = all(outcomes[name][0] for name in checks)
+        body: dict[str, object] = {
             "status": "ready" if ready else "not ready",
-            "checks": {name: text for name, (_, text) in zip(names, outcomes, strict=True)},
+            "checks": {name: text for name, (_, text) in outcomes.items()},
         }
+        if _WORKERS:
+            body["workers"] = dict(_WORKERS)
+        info = getattr(request.app.state, "readiness_info", None) or {}
+        body.update({name: describe() for name, describe in info.items()})
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return router

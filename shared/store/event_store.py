@@ -19,7 +19,7 @@ from shared.events.envelope import Envelope, hash_content, iso_utc, seal_chain
 from shared.events.model import DomainEvent
 from shared.observability.metrics import APPEND_CONFLICTS, EVENTS_APPENDED
 from shared.store import copy_format
-from shared.store.db import Connection
+from shared.store.db import Connection, connection_of
 from shared.store.errors import ConcurrencyError, SubjectMismatch
 from shared.store.migrations import KIT_MIGRATIONS, load, migrate, quote_identifier
 
@@ -148,7 +148,7 @@ class EventStore:
         """Append atomically after `expected_version` (0: a new stream); else ConcurrencyError."""
         if not events:
             raise ValueError("append needs at least one event")
-        async with self.pool.acquire() as connection:
+        async with connection_of(self.pool) as connection:
             # a new stream is written in one round trip: the statement inserts its head only
             # if no stream has that id, and the events only if it did. An existing one is
             # read first, without a lock, for the hash its chain goes on from; then one
@@ -226,7 +226,7 @@ class EventStore:
         chaining rules as `append`."""
         _check_parts(appends)
         try:
-            async with self.pool.acquire() as connection, connection.transaction():
+            async with connection_of(self.pool) as connection, connection.transaction():
                 written = await self._write(connection, appends, context, asyncio.Lock())
         except _NewStreamExists as taken:
             raise await self._explained(taken) from taken.__cause__
@@ -477,7 +477,7 @@ class EventStore:
             )
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[Envelope]:
-        async with self.pool.acquire() as connection:
+        async with connection_of(self.pool) as connection:
             rows = await connection.fetch(
                 f"SELECT {EVENT_COLUMNS} FROM {self.schema}.events"
                 " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
@@ -488,7 +488,7 @@ class EventStore:
 
     async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
         """Many streams in one query (for imports): stream id -> its events, in order."""
-        async with self.pool.acquire() as connection:
+        async with connection_of(self.pool) as connection:
             rows = await connection.fetch(
                 f"SELECT {EVENT_COLUMNS} FROM {self.schema}.events"
                 " WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version",

@@ -1,4 +1,5 @@
 import asyncio
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -16,13 +17,11 @@ from shared.domain.identity import Identity
 from shared.http.app import create_app
 from shared.http.auth import JwtSettings, current_identity, issue_token
 from shared.http.idempotency import REPLAYED_HEADER
-from shared.http.idempotency_keys import (
-    IdempotencyKeys,
-    migrate_idempotency,
-    purge_idempotency_keys,
-)
+from shared.http.idempotency_keys import migrate_idempotency, purge_idempotency_keys
 from shared.http.problems import Conflict, Problem
+from shared.store.db import connection_of
 from shared.store.event_store import EventStore
+from tests.support.events import TargetSet, context
 
 SETTINGS = JwtSettings(secret=SecretStr("a-test-secret-of-at-least-32-bytes!"))
 NIP = "199001012015031001"
@@ -211,21 +210,6 @@ async def test_a_server_error_stores_nothing_so_the_retry_runs_again(
     assert sum(service.calls.values()) == 2
 
 
-async def test_a_key_released_between_claim_and_read_asks_for_a_retry(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await client.post("/skps", json=SKP, headers=headers())
-
-    async def released(*_: object) -> None:
-        return None  # as if the first run failed and released the key in that instant
-
-    monkeypatch.setattr(IdempotencyKeys, "find", released)
-    response = await client.post("/skps", json=SKP, headers=headers())
-
-    assert response.status_code == 409
-    assert "retry" in response.json()["detail"]
-
-
 async def test_a_repeat_while_the_first_runs_is_a_409_and_a_later_one_replays(
     client: httpx.AsyncClient, service: Service
 ) -> None:
@@ -237,7 +221,7 @@ async def test_a_repeat_while_the_first_runs_is_a_409_and_a_later_one_replays(
     done = await first
     after = await client.post("/slow", headers=headers())
 
-    assert during.status_code == 409
+    assert (during.status_code, during.headers["Retry-After"]) == (409, "1")
     assert during.json()["type"] == "urn:kinerja:problem:idempotency-key-in-progress"
     assert done.status_code == after.status_code == 200
     assert after.headers[REPLAYED_HEADER] == "true"
@@ -291,22 +275,34 @@ async def test_a_key_of_the_wrong_form_is_a_422(
     assert service.calls["skps"] == 0
 
 
-async def test_a_body_over_the_cap_is_a_413(client: httpx.AsyncClient, service: Service) -> None:
-    body = b'{"year": 2026, "padding": "' + b"x" * (1024 * 1024) + b'"}'
+@pytest.mark.parametrize("key", ["key-1", None], ids=["with a key", "without"])
+async def test_a_body_over_the_service_limit_is_a_413_with_a_key_or_without(
+    pool: asyncpg.Pool, schema: str, service: Service, key: str | None
+) -> None:
+    app = create_app(
+        service=schema, title="test", version="0", description="test",
+        routers=[service.router()], pool_getter=lambda: pool, jwt=SETTINGS, max_body_bytes=4096,
+    )  # fmt: skip
+    transport = httpx.ASGITransport(app=app)
+    fits = json.dumps({"year": 2026, "padding": "x" * 4000}).encode()
+    over = json.dumps({"year": 2026, "padding": "x" * 4100}).encode()
     json_type = {"content-type": "application/json"}
 
-    response = await client.post("/skps", content=body, headers={**headers(), **json_type})
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        taken = await client.post("/skps", content=fits, headers={**headers(key), **json_type})
+        refused = await client.post("/skps", content=over, headers={**headers(key), **json_type})
 
-    assert response.status_code == 413
-    assert service.calls["skps"] == 0
+    assert (taken.status_code, refused.status_code) == (201, 413)
+    assert "4096 bytes" in refused.json()["detail"]
+    assert service.calls["skps"] == 1
 
 
 @pytest.mark.parametrize(
     ("state", "age"),
-    [("done", timedelta(hours=25)), ("in_progress", timedelta(minutes=10))],
-    ids=["expired", "abandoned"],
+    [("done", timedelta(hours=25)), ("in_progress", timedelta(0))],
+    ids=["expired", "left in progress by an older version"],
 )
-async def test_an_expired_answer_or_an_abandoned_claim_lets_the_key_run_again(
+async def test_an_expired_answer_or_a_claim_of_old_lets_the_key_run_again(
     client: httpx.AsyncClient,
     service: Service,
     pool: asyncpg.Pool,
@@ -351,3 +347,154 @@ async def test_the_migration_shares_a_schema_with_the_event_store(pool: asyncpg.
     versions = await pool.fetch(f"SELECT version FROM {store.schema}.schema_migrations")
     assert (applied, again) == (1, 0)
     assert sorted(row["version"] for row in versions) == [1, 500]
+
+
+# The request's events, its key and its answer commit in one transaction.
+
+
+class Recorder:
+    """Routes that append to a real event store in the idempotency schema, then end in
+    various ways; `ends` says how the next request ends."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self.store = EventStore(pool, schema)
+        self.pool = pool
+        self.ends: list[str] = []
+        self.runs = 0
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        Caller = Annotated[Identity, Depends(current_identity)]
+
+        @router.post("/progress", status_code=201)
+        async def record(identity: Caller) -> dict[str, Any]:
+            self.runs += 1
+            stream = f"progress-{uuid.uuid4().hex}"
+            event = TargetSet(indicator="i-1", target=self.runs)
+            await self.store.append(stream, 0, [event], subject=NIP, context=context())
+            end = self.ends.pop(0) if self.ends else "answer"
+            if end == "crash":
+                raise RuntimeError("the process failed after the append")
+            if end == "unavailable":
+                raise Unavailable("a dependency is away")
+            if end == "connection lost":
+                async with connection_of(self.pool) as held:
+                    backend = await held.fetchval("SELECT pg_backend_pid()")
+                await self.pool.execute("SELECT pg_terminate_backend($1)", backend)
+            return {"stream": stream, "run": self.runs}
+
+        return router
+
+
+@pytest.fixture
+async def recorder(pool: asyncpg.Pool, schema: str) -> Recorder:
+    recorder = Recorder(pool, schema)
+    await recorder.store.migrate()
+    return recorder
+
+
+@pytest.fixture
+async def recording(
+    pool: asyncpg.Pool, schema: str, recorder: Recorder
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        service=schema, title="test", version="0", description="test",
+        routers=[recorder.router()], pool_getter=lambda: pool, jwt=SETTINGS,
+    )  # fmt: skip
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+async def events_in(pool: asyncpg.Pool, schema: str) -> list[int]:
+    rows = await pool.fetch(f'SELECT payload FROM "{schema}".events ORDER BY position')
+    return [json.loads(row["payload"])["target"] for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("end", "status"),
+    [("crash", 500), ("unavailable", 503), ("connection lost", 503)],
+    ids=["a crash after the append", "a 503 after it", "the connection lost before the commit"],
+)
+async def test_a_request_failing_after_its_append_leaves_no_event_and_its_retry_records_once(
+    recording: httpx.AsyncClient,
+    recorder: Recorder,
+    pool: asyncpg.Pool,
+    schema: str,
+    end: str,
+    status: int,
+) -> None:
+    recorder.ends = [end]
+
+    failed = await recording.post("/progress", headers=headers())
+    retried = await recording.post("/progress", headers=headers())
+    again = await recording.post("/progress", headers=headers())
+
+    assert failed.status_code == status
+    if end == "connection lost":  # the commit cannot be made: the database is away
+        assert failed.headers["Retry-After"] == "2"
+    assert (retried.status_code, again.status_code) == (201, 201)
+    assert again.json() == retried.json() == {"stream": retried.json()["stream"], "run": 2}
+    assert again.headers[REPLAYED_HEADER] == "true"
+    # the first run's event went with its transaction; the retry's is there once
+    assert await events_in(pool, schema) == [2]
+    assert await stored_keys(pool, schema) == ["key-1"]
+
+
+async def test_the_answer_is_sent_only_once_its_events_and_key_are_committed(
+    recording: httpx.AsyncClient, recorder: Recorder, pool: asyncpg.Pool, schema: str
+) -> None:
+    answered = await recording.post("/progress", headers=headers())
+
+    # committed, and visible to everyone else, by the time the caller has the answer
+    stream = answered.json()["stream"]
+    assert [e.stream_id for e in await EventStore(pool, schema).read_stream(stream)] == [stream]
+    assert await stored_keys(pool, schema) == ["key-1"]
+
+
+async def test_without_a_key_the_append_commits_alone_as_before(
+    recording: httpx.AsyncClient, recorder: Recorder, pool: asyncpg.Pool, schema: str
+) -> None:
+    recorder.ends = ["crash"]
+
+    failed = await recording.post("/progress", headers=headers(key=None))
+
+    assert failed.status_code == 500
+    assert await events_in(pool, schema) == [1]
+    assert await stored_keys(pool, schema) == []
+
+
+async def test_a_database_away_is_a_503_with_retry_after_never_a_500(
+    pool: asyncpg.Pool, schema: str
+) -> None:
+    router = APIRouter()
+
+    @router.post("/refused")
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 15432)")
+
+    @router.post("/shutting-down")
+    async def shutting_down() -> None:
+        raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+
+    @router.post("/a-bug")
+    async def a_bug() -> None:
+        raise asyncpg.exceptions.UndefinedTableError('relation "nope" does not exist')
+
+    app = create_app(
+        service=schema, title="test", version="0", description="test", routers=[router],
+        pool_getter=lambda: pool, jwt=SETTINGS,
+    )  # fmt: skip
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answers = {
+            path: await client.post(path, headers=headers(key=f"k{path}"))
+            for path in ("/refused", "/shutting-down", "/a-bug")
+        }
+
+    assert {path: a.status_code for path, a in answers.items()} == {
+        "/refused": 503, "/shutting-down": 503, "/a-bug": 500,
+    }  # fmt: skip
+    assert answers["/refused"].headers["Retry-After"] == "2"
+    assert answers["/refused"].json()["type"] == "urn:kinerja:problem:unavailable"
+    assert await stored_keys(pool, schema) == []

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from shared.events.canonical import GENESIS_HASH
 from shared.events.envelope import Envelope, seal_chain
-from shared.observability.health import Check, health_router
+from shared.observability.health import Check, health_router, report_worker
 from shared.observability.logging import (
     CAUSATION_HEADER,
     CORRELATION_HEADER,
@@ -222,6 +222,26 @@ async def test_readyz_is_200_when_every_check_passes() -> None:
 
     assert status == 200
     assert json.loads(body) == {"status": "ready", "checks": {"postgres": "ok", "kafka": "ok"}}
+
+
+async def test_an_informational_check_and_the_workers_show_in_the_body_but_never_fail_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("shared.observability.health._WORKERS", {})
+    report_worker("relay journal", "waiting 2 s for its broker or database: OSError()")
+    app = FastAPI()
+    app.include_router(health_router({"postgres": passes}, informational={"kafka": fails}))
+    app.state.readiness_info = {"worker": lambda: {"state": "restarting", "restarts": 1}}
+
+    status, body = await get(app, "/readyz")
+
+    assert status == 200
+    assert json.loads(body) == {
+        "status": "ready",
+        "checks": {"postgres": "ok", "kafka": "ConnectionRefusedError: kafka:9092 refused"},
+        "workers": {"relay journal": "waiting 2 s for its broker or database: OSError()"},
+        "worker": {"state": "restarting", "restarts": 1},
+    }
 
 
 async def test_livez_follows_is_alive() -> None:

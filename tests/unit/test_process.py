@@ -2,14 +2,27 @@
 
 import asyncio
 
+import asyncpg
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
 from shared import process
 
 
-async def test_a_worker_is_started_again_while_the_broker_is_away(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    "away",
+    [
+        KafkaConnectionError("broker away"),
+        ConnectionRefusedError(111, "Connect call failed"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+    ],
+    ids=["broker", "refused", "starting up", "shut down", "closed mid-query", "closed"],
+)
+async def test_a_worker_is_started_again_while_the_broker_or_database_is_away(
+    monkeypatch: pytest.MonkeyPatch, away: Exception
 ) -> None:
     monkeypatch.setattr(process, "BACKOFF_SECONDS", (0.01, 0.02))
     attempts: list[int] = []
@@ -17,18 +30,27 @@ async def test_a_worker_is_started_again_while_the_broker_is_away(
     async def body(stop: asyncio.Event) -> None:
         attempts.append(len(attempts))
         if len(attempts) < 3:
-            raise KafkaConnectionError("broker away")
+            raise away
 
     await asyncio.wait_for(process.through_outages("relay test", asyncio.Event(), body), 5)
 
     assert attempts == [0, 1, 2]
 
 
-async def test_any_other_failure_still_ends_the_process() -> None:
+@pytest.mark.parametrize(
+    "bug",
+    [
+        ValueError("a bug, not an outage"),
+        asyncpg.exceptions.UndefinedTableError("a bug, not an outage"),
+        asyncpg.InterfaceError("a bug, not an outage: another operation is in progress"),
+    ],
+    ids=["python", "sql", "client misuse"],
+)
+async def test_any_other_failure_still_ends_the_process(bug: Exception) -> None:
     async def body(stop: asyncio.Event) -> None:
-        raise ValueError("a bug, not an outage")
+        raise bug
 
-    with pytest.raises(ValueError, match="a bug"):
+    with pytest.raises(type(bug), match="a bug"):
         await process.through_outages("relay test", asyncio.Event(), body)
 
 
