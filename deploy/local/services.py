@@ -1,10 +1,11 @@
-"""The four services as separate background processes beside the local stack: each with its
-pid file and log, started once (a second start finds it running), stopped on `down`."""
+"""The four services as separate background processes beside the local stack, each with its
+pid file and log; `deploy.local.supervisor` starts them and keeps them running, and stops
+them on `down`."""
 
 import os
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,6 @@ import httpx
 from deploy.local.processes import (
     StackError,
     is_alive,
-    port_is_free,
     processes_mentioning,
     read_pid,
     tail,
@@ -46,24 +46,9 @@ class Service:
         pid = read_pid(self.pid_file)
         return pid if pid is not None and is_alive(pid) else None
 
-    def start(self, env: dict[str, str]) -> str:
-        if self.running_pid() is not None:
-            return "already running"
-        if not port_is_free(self.settings.host, self.port):
-            raise StackError(
-                f"{self.name}: port {self.port} is taken; set KINERJA_{self.name.upper()}_PORT"
-            )
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}", "--host", self.settings.host,
-                 "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                start_new_session=True,  # survives the terminal that ran `make run`
-            )  # fmt: skip
-        self.pid_file.write_text(str(process.pid))
-        return "started"
+    @property
+    def command(self) -> list[str]:
+        return command(self.name, self.settings.host, self.port)
 
     def ready(self) -> bool:
         try:
@@ -72,11 +57,17 @@ class Service:
             return False
 
     def stop(self) -> None:
+        """Stop it where it runs without its supervisor (started before `make run` supervised,
+        or left by a supervisor killed outright)."""
         pids = [pid for pid in [self.running_pid()] if pid is not None]
-        marker = f"services.{self.name} --host {self.settings.host} --port {self.port}"
+        marker = " ".join(self.command[1:])
         pids += [pid for pid in processes_mentioning(marker) if pid not in pids]
         terminate(pids)
         self.pid_file.unlink(missing_ok=True)
+
+
+def command(name: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", f"services.{name}", "--host", host, "--port", str(port)]
 
 
 def services(settings: StackSettings) -> list[Service]:
@@ -86,16 +77,23 @@ def services(settings: StackSettings) -> list[Service]:
     ]
 
 
-def wait_ready(running: list[Service], timeout: float = 90) -> None:
-    """Until every service answers /readyz; a service that died or never answers is named
-    with the end of its log."""
+def wait_ready(
+    running: list[Service],
+    restarts: Callable[[str], int] | None = None,
+    timeout: float = 90,
+) -> None:
+    """Until every service answers /readyz; a service that ended meanwhile (its `restarts`
+    went up: its supervisor starts it again, but it may not start at all) or never answers
+    is named with the end of its log."""
     deadline = time.monotonic() + timeout
     waiting = list(running)
+    before = {s.name: restarts(s.name) for s in running} if restarts else {}
     while waiting and time.monotonic() < deadline:
         for service in list(waiting):
-            if service.running_pid() is None:
+            if restarts and restarts(service.name) > before[service.name]:
                 raise StackError(
-                    f"{service.name} exited; its log {service.log}:\n{tail(service.log)}"
+                    f"{service.name} exited (its supervisor starts it again; see `make status`);"
+                    f" its log {service.log}:\n{tail(service.log)}"
                 )
             if service.ready():
                 waiting.remove(service)

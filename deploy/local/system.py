@@ -1,10 +1,11 @@
 """The whole system on this machine, as `make run` starts it: the local stack, the four
-services as separate processes (each with its relay, projections and workers), and a sample
-agency whose first quarter is played through the HTTP APIs.
+services as separate processes (each with its relay, projections and workers) kept running by
+a supervisor (`deploy.local.supervisor`: one that dies is started again after a backoff), and
+a sample agency whose first quarter is played through the HTTP APIs.
 
     python -m deploy.local.system up [--no-seed]   # harmless when already up; reuses what is there
-    python -m deploy.local.system down             # every process `up` started
-    python -m deploy.local.system status
+    python -m deploy.local.system down             # the supervisor, every service, the stack
+    python -m deploy.local.system status           # per service: state, pid, restarts, last exit
 """
 
 import asyncio
@@ -16,8 +17,9 @@ import typer
 
 from deploy.local.processes import StackError
 from deploy.local.seed import APPELLANT, HEAD, UNIT, seed, year_with_a_finished_first_quarter
-from deploy.local.services import services, wait_ready
+from deploy.local.services import Service, services, wait_ready
 from deploy.local.stack import Stack
+from deploy.local.supervisor import Supervisor
 from shared.cli.projections import registry
 from shared.http.auth import issue_token
 from shared.projections.replay import replay
@@ -48,9 +50,11 @@ def up(
             _rebuild_outdated(stack.addresses.database_url, stack.addresses.kafka_bootstrap_servers)
         )
         running = services(stack.settings)
+        supervisor = Supervisor(stack.settings)
+        typer.echo(f"system: supervisor {supervisor.start(env, running)} (log {supervisor.log})")
         for service in running:
-            typer.echo(f"system: {service.name} {service.start(env)} (log {service.log})")
-        wait_ready(running)
+            typer.echo(f"system: {service.name} supervised (log {service.log})")
+        wait_ready(running, lambda name: int(supervisor.service(name).get("restarts", 0)))
     except StackError as error:
         typer.echo(f"system: failed to start: {error}", err=True)
         raise typer.Exit(1) from error
@@ -66,9 +70,11 @@ def up(
 
 @app.command()
 def down() -> None:
-    """Stop the four services, then Kafka and PostgreSQL; nothing of ours is left running."""
+    """Stop the supervisor and the four services, then Kafka and PostgreSQL; nothing of ours
+    is left running."""
     stack = Stack()
-    for service in services(stack.settings):
+    Supervisor(stack.settings).stop()
+    for service in services(stack.settings):  # any left without it, or from before it
         service.stop()
     stack.down()
     typer.echo("system: down")
@@ -76,16 +82,47 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """What runs: the stack's parts and each service's readiness."""
+    """What runs: the stack's parts, the supervisor, and each service's readiness, pid,
+    restarts so far and last exit."""
     stack = Stack()
-    typer.echo(f"stack     {'running' if stack.is_up() else 'stopped'}")
+    typer.echo(f"stack      {'running' if stack.is_up() else 'stopped'}")
+    supervisor = Supervisor(stack.settings)
+    pid = supervisor.running_pid()
+    since = supervisor.state().get("started_at")
+    typer.echo(
+        f"supervisor {f'running    pid {pid} since {since}' if pid else 'stopped'}"
+        f" (log {supervisor.log})"
+    )
     every_ready = True
     for service in services(stack.settings):
-        state = "ready" if service.ready() else "running" if service.running_pid() else "stopped"
-        every_ready &= state == "ready"
-        typer.echo(f"{service.name:9} {state:8} {service.url} (log {service.log})")
+        line = service_line(service, supervisor.service(service.name) if pid else {})
+        every_ready &= line.split()[1] == "ready"
+        typer.echo(line)
     if not (stack.is_up() and every_ready):
         raise typer.Exit(3)
+
+
+def service_line(service: Service, supervised: dict[str, object]) -> str:
+    """`journal    ready      pid 4242  restarts 1 (last exit -9 at 2026-...)  http://...`"""
+    pid = service.running_pid()
+    if service.ready():
+        state = "ready"
+    elif supervised.get("state") == "restarting":
+        state = f"restarting at {supervised.get('next_start_at')}"
+    elif pid:
+        state = "running"  # not ready (yet)
+    else:
+        state = "stopped"
+    if pid and not supervised:
+        state += " (unsupervised)"
+    parts = [f"{service.name:10} {state:10}", f"pid {pid}" if pid else "pid -"]
+    if supervised:
+        restarts = f"restarts {supervised.get('restarts', 0)}"
+        if supervised.get("last_exit_at"):
+            code = supervised.get("last_exit_code")
+            restarts += f" (last exit {code} at {supervised['last_exit_at']})"
+        parts.append(restarts)
+    return "  ".join([*parts, service.url, f"(log {service.log})"])
 
 
 async def _rebuild_outdated(database_url: str, bootstrap_servers: str) -> None:
