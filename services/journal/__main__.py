@@ -58,8 +58,8 @@ def main(
         ]
         status = worker_process.WorkerStatus()
         workers = [worker_process.spawned(arguments, status)]
-        # informational in /readyz's body, never failing it: entries are recorded while the
-        # worker restarts (read by shared/observability/health.py's readyz once it has the hook)
+        # shown in /readyz's body as "worker" (shared/observability/health.py reads
+        # app.state.readiness_info), never failing it: entries are recorded while it restarts
         app.state.readiness_info = {"worker": status.describe}
     asyncio.run(process.serve(app, host, port, workers))
 

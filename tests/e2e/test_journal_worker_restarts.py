@@ -76,15 +76,21 @@ async def approved_indicator(targets: httpx.AsyncClient) -> dict[str, Any]:
     }
 
 
-async def answers_while(journal: httpx.AsyncClient, done: asyncio.Event) -> list[tuple[str, int]]:
-    """Every answer of /readyz and of a read of the entries, polled until `done`."""
+async def answers_while(
+    journal: httpx.AsyncClient, done: asyncio.Event
+) -> tuple[list[tuple[str, int]], list[Any]]:
+    """Every answer's status of /readyz and of a read of the entries, polled until `done`,
+    and what /readyz said of the worker each time."""
     seen: list[tuple[str, int]] = []
+    workers: list[Any] = []
     entries = f"/entries?nip={ANDI}&year=2026"
     while not done.is_set():
-        seen.append(("/readyz", (await journal.get("/readyz")).status_code))
+        readiness = await journal.get("/readyz")
+        seen.append(("/readyz", readiness.status_code))
+        workers.append(readiness.json().get("worker"))
         seen.append((entries, (await journal.get(entries, headers=as_(ANDI))).status_code))
         await asyncio.sleep(0.05)
-    return seen
+    return seen, workers
 
 
 async def test_a_killed_worker_is_started_again_while_the_api_serves(
@@ -124,8 +130,9 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
             60,
         )
         done.set()
-        answers = await polling
+        answers, workers = await polling
         metrics = (await journal.get("/metrics")).text
+        worker_now = (await journal.get("/readyz")).json()["worker"]
 
     assert new_worker != worker
     assert [e["entry_id"] for e in listed if e["description"] == "after the kill"] == [
@@ -133,6 +140,14 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
     ]
     assert len(answers) > 10
     assert [(path, status) for path, status in answers if status != 200] == []
+    # readiness held (entries are recorded meanwhile); its body said what the worker did
+    assert "restarting" in [worker["state"] for worker in workers], workers
+    assert {k: worker_now[k] for k in ("state", "pid", "restarts", "last_exit_code")} == {
+        "state": "running",
+        "pid": new_worker,
+        "restarts": 1,
+        "last_exit_code": -signal.SIGKILL,
+    }
     assert "kinerja_journal_worker_restarts_total 1.0" in metrics
     assert "kinerja_journal_worker_up 1.0" in metrics
     log = (tmp_path / "journal.log").read_text().splitlines()
