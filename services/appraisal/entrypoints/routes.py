@@ -11,10 +11,11 @@ from services.appraisal.service_layer.document import annual_document
 from services.appraisal.service_layer.handlers import AppraisalService, Done
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
+from shared.http.bodies import storable_parameters
 from shared.http.correlation import request_context
 from shared.http.problems import problem_responses
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(storable_parameters)])
 Caller = Annotated[Identity, Depends(current_identity)]
 Nip = Annotated[str, Path(pattern=r"^[0-9]{18}$", description="the pegawai's NIP")]
 Year = Annotated[int, Path(ge=2000, le=2100)]

@@ -3,10 +3,11 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.appraisal import AppealOutcome, OrganisationPredikat, Rating
+from shared.http.bodies import RequestBody
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class NewRating(Body):

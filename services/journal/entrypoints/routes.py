@@ -11,10 +11,11 @@ from services.journal.service_layer.handlers import BatchRefused, JournalService
 from shared.domain.errors import RuleViolation
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
+from shared.http.bodies import storable_parameters
 from shared.http.correlation import request_context
 from shared.http.problems import Unprocessable, problem_responses
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(storable_parameters)])
 Caller = Annotated[Identity, Depends(current_identity)]
 WRITES = problem_responses(401, 403, 404, 409, 422)
 

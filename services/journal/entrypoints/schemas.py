@@ -5,16 +5,17 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.journal import Evidence
+from shared.http.bodies import Quantity, RequestBody
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class Realised(Body):
     date: date
     description: str = Field(min_length=1, max_length=4000)
-    realised_value: float | None = Field(default=None, allow_inf_nan=False)
+    realised_value: Quantity | None = None
     realised_text: str | None = Field(default=None, max_length=4000)
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
 
@@ -37,7 +38,7 @@ class NewActionPlan(Body):
     skp_id: str
     indicator_id: str
     period: str = Field(pattern=r"^(Q[1-4]|M(0[1-9]|1[0-2]))$")
-    planned_value: float | None = Field(default=None, allow_inf_nan=False)
+    planned_value: Quantity | None = None
     planned_text: str | None = Field(default=None, max_length=4000)
 
 

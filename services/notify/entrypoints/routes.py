@@ -5,17 +5,18 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.notify.delivery.registry import WebhookHandlers
 from services.notify.service_layer.contacts import ContactHandlers
 from services.notify.service_layer.inbox import InboxService
 from shared.domain.identity import Identity
 from shared.http.auth import current_identity
+from shared.http.bodies import RequestBody, storable_parameters
 from shared.http.correlation import request_context
 from shared.http.problems import problem_responses
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(storable_parameters)])
 Caller = Annotated[Identity, Depends(current_identity)]
 READS = problem_responses(401, 403, 422)
 WRITES = problem_responses(401, 403, 404, 409, 422)
@@ -41,16 +42,14 @@ Webhooks = Annotated[WebhookHandlers, Depends(webhooks)]
 Contacts = Annotated[ContactHandlers, Depends(contacts)]
 
 
-class NewWebhook(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NewWebhook(RequestBody):
     url: str = Field(min_length=1, max_length=2048)
     event_types: list[str] = Field(min_length=1, max_length=200)
     secret: str = Field(min_length=1, max_length=512)
 
 
-class ContactBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ContactBody(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     email: str | None = Field(default=None, max_length=320)
     email_opt_out: bool = False

@@ -6,10 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.targets import Approach, Aspect, Frequency, JobType, Perspective, RhkKind
 from shared.domain.nip import Nip
+from shared.http.bodies import CalendarYear, Quantity, RequestBody
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Body(RequestBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class NewUnit(Body):
@@ -37,20 +38,20 @@ class HeadAppointment(Body):
 
 
 class NewYear(Body):
-    year: int
+    year: CalendarYear
     frequency: Frequency
 
 
 class NewSkp(Body):
     nip: Nip
-    year: int
+    year: CalendarYear
     approach: Approach
 
 
 class NewIndicatorBody(Body):
     aspect: Aspect
     text: str = Field(min_length=1, max_length=1000)
-    target_value: float | None = Field(default=None, allow_inf_nan=False)
+    target_value: Quantity | None = None
     target_unit: str | None = None
     target_text: str | None = None
 
