@@ -20,7 +20,12 @@ from tests.support.infrastructure import (
 )
 
 TESTS = Path(__file__).parent
-MARKER_BY_FOLDER = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
+MARKER_BY_FOLDER = {
+    "unit": "unit",
+    "integration": "integration",
+    "e2e": "e2e",
+    "faults": "faults",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,10 +40,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """In CI an integration or end-to-end test never skips: a skip there is a failure."""
+    """In CI an integration, end-to-end or fault test never skips: a skip there is a failure."""
     report: pytest.TestReport = yield
-    on_servers = item.get_closest_marker("integration") or item.get_closest_marker("e2e")
-    if IN_CI and report.skipped and on_servers:
+    on_servers = any(item.get_closest_marker(m) for m in ("integration", "e2e", "faults"))
+    # an expected failure (xfail) is reported as skipped too: it stays what it is
+    if IN_CI and report.skipped and on_servers and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"test on real servers skipped under CI=true: {report.longrepr}"
     return report
