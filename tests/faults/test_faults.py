@@ -490,6 +490,14 @@ def _traffic_figures(load: Load) -> dict[str, Any]:
 def _report(scenario: str, figures: dict[str, Any]) -> None:
     shown = {k: v for k, v in figures.items() if k != "problems"}
     print(f"\n[faults] {scenario}: {json.dumps(shown, default=str)}")
+    print(
+        f"[faults] {scenario}: {figures['keys']} keys ({figures['entries_sent']} entries),"
+        f" {figures['requests']} requests, {figures['retries']} retries,"
+        f" {figures['answers_500']} x 500, {figures['answers_503']} x 503,"
+        f" {figures['duplicate_entries']} duplicates, {figures['keys_unfinished']} unfinished;"
+        f" fault {figures['fault_s']}s, writes back after {figures['writes_recovered_after_s']}s,"
+        f" read models caught up {figures['read_models_caught_up_after_s']}s after it"
+    )
     for problem in figures["problems"]:
         print(f"[faults] {scenario} PROBLEM: {problem.splitlines()[0]}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
