@@ -1,6 +1,7 @@
 """Apply fetched batches to one schema of a projection: the whole batch in one transaction,
-retried while the infrastructure is down; a failing message retried alone, then dead-lettered.
-Used by the live runner and by a replay alike."""
+retried while the infrastructure is down; a failing message retried alone, then dead-lettered;
+one PostgreSQL can never store (a NUL in its text, say) dead-lettered at once. Used by the
+live runner and by a replay alike."""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -8,7 +9,13 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from shared.observability.metrics import DEAD_LETTERS, PROJECTION_APPLIED, PROJECTION_DUPLICATES
 from shared.projections.batch import (
@@ -18,9 +25,17 @@ from shared.projections.batch import (
     Message,
     StreamsRaced,
     apply_batch,
+    cannot_store,
     fetched,
 )
-from shared.projections.dead_letters import dead_letter, send_dead_letters
+from shared.projections.dead_letters import (
+    FAILED,
+    PARKED,
+    WaitingDeadLetters,
+    dead_letter,
+    failure_of,
+    send_dead_letters,
+)
 from shared.projections.projection import Projection
 from shared.store.db import Connection
 
@@ -37,6 +52,7 @@ class Applier:
         *,
         attempts: int = 3,
         backoff_seconds: float = 0.2,
+        waiting: WaitingDeadLetters | None = None,
     ) -> None:
         self.projection = projection
         self.pool = pool
@@ -44,6 +60,8 @@ class Applier:
         self.schema = schema
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
+        # a replay's: the dead letters already in the topic, not to be sent again
+        self.waiting = waiting
 
     async def process(self, partitions: Sequence[Sequence[Message]]) -> None:
         """What one fetch returned: per partition, messages in offset order; all in one
@@ -65,19 +83,26 @@ class Applier:
                 async with self.pool.acquire() as db, db.transaction():
                     await share_lock(db, self.projection)
                     outcome = await apply_batch(db, self.projection, self.schema, partitions)
-                    if outcome.parked:
-                        await send_dead_letters(
-                            self.producer, self.projection, outcome.parked, "parked"
-                        )
+                    sent = await self._not_yet_dead(outcome.parked)
+                    if sent:
+                        await send_dead_letters(self.producer, self.projection, sent, PARKED)
         PROJECTION_APPLIED.labels(self.projection.name).inc(outcome.applied)
         PROJECTION_DUPLICATES.labels(self.projection.name).inc(outcome.duplicates)
-        for topic, parked in Counter(m.topic for m in outcome.parked).items():
+        for topic, parked in Counter(m.topic for m in sent).items():
             DEAD_LETTERS.labels(self.projection.name, topic).inc(parked)
+
+    async def _not_yet_dead(self, messages: Sequence[Message]) -> list[Message]:
+        if not messages or self.waiting is None:
+            return list(messages)
+        already = await self.waiting.already(messages)
+        return [m for m, there in zip(messages, already, strict=True) if not there]
 
     async def _apply_alone(self, one: Fetched) -> None:
         message = one.message
         try:
             async for attempt in AsyncRetrying(
+                # what PostgreSQL cannot store fails the same way every time: no retry
+                retry=retry_if_exception(lambda error: cannot_store(error) is None),
                 stop=stop_after_attempt(self.attempts),
                 wait=wait_exponential(multiplier=self.backoff_seconds, max=5),
                 reraise=True,
@@ -85,20 +110,37 @@ class Applier:
                 with attempt:
                     await self._apply([[one]])
         except ApplyFailed as failure:
-            async with self.pool.acquire() as db:
-                moved = await dead_letter(
-                    db, self.producer, self.projection, self.schema, message, failure.cause
-                )
-            if moved:
-                DEAD_LETTERS.labels(self.projection.name, message.topic).inc()
-                log.exception(
-                    "projection.dead_letter",
-                    projection=self.projection.name,
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    error=repr(failure.cause),
-                )
+            await self._dead_letter(message, failure)
+
+    async def _dead_letter(self, message: Message, failure: ApplyFailed) -> None:
+        publish = bool(await self._not_yet_dead([message]))
+        async with self.pool.acquire() as db:
+            moved = await dead_letter(
+                db,
+                self.producer,
+                self.projection,
+                self.schema,
+                message,
+                failure.cause,
+                publish=publish,
+            )
+        if not moved:
+            return
+        reason, error = failure_of(failure.cause)
+        where = {
+            "projection": self.projection.name,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+        }
+        if not publish:
+            log.info("projection.dead_letter_waiting_already", reason=reason, **where)
+            return
+        DEAD_LETTERS.labels(self.projection.name, message.topic).inc()
+        if reason == FAILED:
+            log.exception("projection.dead_letter", reason=reason, error=error, **where)
+        else:  # no traceback: the reason says all, and the data is the cause
+            log.error("projection.dead_letter", reason=reason, error=error, **where)
 
     def _until_it_goes_through(self) -> AsyncRetrying:
         """Retried while the infrastructure is down, or a concurrent batch took a stream: no

@@ -37,6 +37,33 @@ class ApplyFailed(Exception):
         super().__init__(f"{message.topic}[{message.partition}]@{message.offset}: {cause!r}")
 
 
+def cannot_store(error: BaseException) -> str | None:
+    """Why PostgreSQL can never store what the event holds, said for an operator; None when
+    the failure is of another kind. Such an event fails the same way on every attempt, in
+    every replay: it is dead-lettered at once, under its own reason, never retried.
+
+    Events recorded before the HTTP edge refused such input (shared/http/bodies.py) are still
+    in the store and on the topics; this is how the read models meet them."""
+    if isinstance(error, ApplyFailed):
+        error = error.cause
+    match error:
+        case asyncpg.CharacterNotInRepertoireError() | asyncpg.UntranslatableCharacterError():
+            what = "a NUL character (U+0000), which PostgreSQL text and jsonb cannot hold"
+        case asyncpg.NumericValueOutOfRangeError():
+            what = "a number out of the range of the read model's columns"
+        case asyncpg.DataError() if "out of" in str(error) and "range" in str(error):
+            what = "a number out of the range of the read model's columns"  # found by asyncpg
+        case UnicodeError():
+            what = "text that is not UTF-8 (an unpaired surrogate)"
+        case asyncpg.DataError() if "surrogate" in str(error):
+            what = "text that is not UTF-8 (an unpaired surrogate)"
+        case asyncpg.DataError():
+            what = "a value the read model's columns cannot take"
+        case _:
+            return None
+    return f"PostgreSQL cannot store this event: it holds {what} ({error!r})"
+
+
 class StreamsRaced(Exception):
     """Another transaction recorded a stream this batch took for new (the stream's events in
     two partitions, say); the batch is rolled back and applied again, finding it known."""

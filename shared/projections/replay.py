@@ -5,6 +5,10 @@ The switch holds the projection's lock alone (live batches hold it shared), appl
 arrived during the rebuild, then renames the schemas; readers see the old read model or the
 new one, never a mix. Live runners check the stored offset on every batch, so after the
 switch they skip what the rebuild already applied.
+
+Dead letters stay as they were: the rebuilt read model parks the streams of the dead letters
+still waiting (the rebuild meets their messages again) without sending a second copy of them,
+and continues re-driving where the live one had got to.
 """
 
 import os
@@ -18,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.projections.applier import Applier, exclusive_lock
 from shared.projections.batch import ApplyFailed, Fetched, apply_batch
-from shared.projections.dead_letters import dead_letter_spec
+from shared.projections.dead_letters import WaitingDeadLetters, dead_letter_spec
 from shared.projections.projection import Projection
 from shared.projections.replay_worker import (
     CatchUpJob,
@@ -71,7 +75,9 @@ async def replay(
     async with pool.acquire() as db, db.transaction():
         await db.execute(f"DROP SCHEMA IF EXISTS {quote_identifier(building)} CASCADE")
         await create_schema(db, projection, building)
+        redriven_below = await carry_redrive_offset(db, projection, building)
     await ensure_topics(bootstrap_servers, [dead_letter_spec(projection)])
+    waiting = WaitingDeadLetters(bootstrap_servers, projection, redriven_below)
     partitions = await topic_partitions(bootstrap_servers, projection.topics)
     consumer = history_consumer(bootstrap_servers, batch_size)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
@@ -83,7 +89,9 @@ async def replay(
         read, shares = 0, list[list[TopicPartition]]()
         if workers > 1 and len(partitions) > 1 and database_url is not None:
             shares = [partitions[k::workers] for k in range(min(workers, len(partitions)))]
-            job = CatchUpJob(projection, database_url, bootstrap_servers, building, batch_size)
+            job = CatchUpJob(
+                projection, database_url, bootstrap_servers, building, batch_size, redriven_below
+            )
             read = await in_processes(job, shares, progress)
             # assigned only now: an assigned consumer fetches in the background, and would
             # read from the beginning what the workers are reading
@@ -92,7 +100,7 @@ async def replay(
         else:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
-        applier = Applier(projection, pool, producer, building)
+        applier = Applier(projection, pool, producer, building, waiting=waiting)
         read += await catch_up(consumer, partitions, applier.process_fetched, progress, read)
         while True:
             try:
@@ -106,6 +114,7 @@ async def replay(
     finally:
         await consumer.stop()
         await producer.stop()
+        await waiting.close()
     report = ReplayReport(
         read, time.monotonic() - started, projection.schema(), max(len(shares), 1)
     )
@@ -113,6 +122,33 @@ async def replay(
         "projection.replayed", projection=projection.name, messages=read, seconds=report.seconds
     )
     return report
+
+
+async def carry_redrive_offset(db: Connection, projection: Projection, building: str) -> int:
+    """Copy into `building` how far re-drives got in the dead-letter topic of the live read
+    model (0 when none did, or there is none yet), and return it: the dead letters from there
+    on are the ones still waiting, whose streams the rebuilt read model parks again, and its
+    own re-drives continue from there. Read when the replay starts: a re-drive of the live
+    read model during the replay moves the live offset only, and the rebuilt one re-drives
+    those letters itself (applying them, or skipping them where the rebuild applied them)."""
+    topic = dead_letter_spec(projection).name
+    live = quote_identifier(projection.schema())
+    if not await db.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{live}._offsets"):
+        return 0
+    redriven_below: int = (
+        await db.fetchval(
+            f"SELECT next_offset FROM {live}._offsets WHERE topic = $1 AND partition = 0", topic
+        )
+        or 0
+    )
+    if redriven_below:
+        await db.execute(
+            f"INSERT INTO {quote_identifier(building)}._offsets (topic, partition, next_offset)"
+            " VALUES ($1, 0, $2)",
+            topic,
+            redriven_below,
+        )
+    return redriven_below
 
 
 async def _workers_for(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> int:

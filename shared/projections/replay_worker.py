@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from shared.observability.logging import configure_logging
 from shared.projections.applier import Applier
 from shared.projections.batch import Fetched, fetched
+from shared.projections.dead_letters import WaitingDeadLetters
 from shared.projections.projection import Projection
 from shared.runtime import tune_garbage_collector
 from shared.store.db import create_pool
@@ -42,6 +43,7 @@ class CatchUpJob:
     bootstrap_servers: str
     schema: str
     batch_size: int
+    redriven_below: int = 0  # where the dead letters still waiting begin (WaitingDeadLetters)
     partitions: tuple[tuple[str, int], ...] = ()
     log_level: str = "INFO"
 
@@ -170,13 +172,14 @@ async def _catch_up_share(job: CatchUpJob, report: Connection) -> None:
     pool = await create_pool(job.database_url, min_size=1, max_size=2)
     consumer = history_consumer(job.bootstrap_servers, job.batch_size)
     producer = AIOKafkaProducer(bootstrap_servers=job.bootstrap_servers, enable_idempotence=True)
+    waiting = WaitingDeadLetters(job.bootstrap_servers, job.projection, job.redriven_below)
     await consumer.start()
     await producer.start()
     try:
         partitions = [TopicPartition(topic, number) for topic, number in job.partitions]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        applier = Applier(job.projection, pool, producer, job.schema)
+        applier = Applier(job.projection, pool, producer, job.schema, waiting=waiting)
         await catch_up(
             consumer,
             partitions,
@@ -188,4 +191,6 @@ async def _catch_up_share(job: CatchUpJob, report: Connection) -> None:
             await consumer.stop()
         with contextlib.suppress(Exception):
             await producer.stop()
+        with contextlib.suppress(Exception):
+            await waiting.close()
         await pool.close()

@@ -1,5 +1,6 @@
 """A projection for the kit's tests: per subject, how many events and the sum of targets."""
 
+import json
 import os
 from collections.abc import Sequence
 
@@ -79,3 +80,30 @@ class BulkTally(Tally):
 
 def bulk_from_environment() -> BulkTally:
     return BulkTally(os.environ["TALLY_NAME"], os.environ["TALLY_TOPIC"])
+
+
+class Notes(Projection):
+    """Each event's indicator as text, its target as an integer and its whole payload as jsonb:
+    an event PostgreSQL cannot store fails here as it fails in the services' read models."""
+
+    tables = """
+    CREATE TABLE notes (
+        event_id   uuid PRIMARY KEY,
+        indicator  text NOT NULL,
+        target     integer NOT NULL,
+        payload    jsonb NOT NULL
+    );
+    """
+
+    def __init__(self, name: str, topic: str) -> None:
+        self.name = name
+        self.topics = (topic,)
+
+    async def apply(self, db: Connection, event: Envelope) -> None:
+        await db.execute(
+            "INSERT INTO notes VALUES ($1, $2, $3, $4::jsonb)",
+            event.event_id,
+            event.payload["indicator"],
+            event.payload.get("target", 0),
+            json.dumps(event.payload),
+        )
