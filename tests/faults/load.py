@@ -70,6 +70,7 @@ class Load:
     pace: float = 0.1  # between one client's requests
     keys: list[Key] = field(default_factory=list)
     deadline: float = float("inf")  # monotonic: no attempt starts after it
+    in_flight: int = 0  # requests sent and not yet answered
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def entry(self, description: str, day: int) -> dict[str, Any]:
@@ -104,12 +105,15 @@ class Load:
         }
         while time.monotonic() < self.deadline and len(key.attempts) < 10_000:
             sent = time.monotonic()
+            self.in_flight += 1
             try:
                 answer = await client.post(key.path, json=key.body, headers=headers)
             except httpx.TransportError as error:
                 key.attempts.append(Attempt(sent, time.monotonic(), None, type(error).__name__))
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
+            finally:
+                self.in_flight -= 1
             retry_after = answer.headers.get("Retry-After")
             what = f"{answer.status_code}"
             slug = _slug(answer)

@@ -54,6 +54,7 @@ DRAIN_SECONDS = 15.0  # then: how long a request under way may go on retrying
 # then: how long the read models may take to catch up (a relay or projection waiting out a
 # broker away retries after a backoff of up to 30 s)
 CONVERGE_SECONDS = 40.0
+IN_FLIGHT_AT_KILL = 4  # the API is killed once this many requests are under way (or 3 s)
 SUPERVISOR_DELAY = 1.0  # before the test, as supervisor, starts a killed API again
 WORKER_RESTART_SECONDS = 20.0  # how long the journal's API has to start a new worker
 BROKER_DOWN_SECONDS = 5.0  # then started again, which takes 10-35 s more
@@ -73,13 +74,16 @@ POSTGRES_RESTARTED = (
     " Retry-After; their keys stay in progress; targets, journal and appraisal exit"
 )
 
-Fault = Callable[[System, PrivateStack], Awaitable[dict[str, Any]]]
+Fault = Callable[[System, PrivateStack, Load], Awaitable[dict[str, Any]]]
 
 
 # -- the faults: each returns its own figures --------------------------------------------
 
 
-async def kill_the_api(system: System, stack: PrivateStack) -> dict[str, Any]:
+async def kill_the_api(system: System, stack: PrivateStack, load: Load) -> dict[str, Any]:
+    # when several requests are under way, so that some are cut off half done
+    await _until(lambda: load.in_flight >= IN_FLIGHT_AT_KILL, 3, every=0.002)
+    in_flight = load.in_flight
     worker = system.worker()
     killed = system.kill("journal")
     struck = time.monotonic()
@@ -89,13 +93,14 @@ async def kill_the_api(system: System, stack: PrivateStack) -> dict[str, Any]:
     ready = await wait_ready(system.services["journal"].url)
     return {
         "killed_pid": killed,
+        "requests_under_way": in_flight,
         "restarted_after_s": SUPERVISOR_DELAY,
         "ready_after_restart_s": round(ready, 2),
         "orphaned_worker_ended_after_s": _seconds(await orphan, struck),
     }
 
 
-async def kill_the_worker(system: System, stack: PrivateStack) -> dict[str, Any]:
+async def kill_the_worker(system: System, stack: PrivateStack, load: Load) -> dict[str, Any]:
     worker = system.worker()
     assert worker is not None, "the journal has no worker process (--worker-of=<api pid>)"
     api = system.services["journal"].pid
@@ -115,12 +120,12 @@ async def kill_the_worker(system: System, stack: PrivateStack) -> dict[str, Any]
     }
 
 
-async def restart_postgres(system: System, stack: PrivateStack) -> dict[str, Any]:
+async def restart_postgres(system: System, stack: PrivateStack, load: Load) -> dict[str, Any]:
     took = await asyncio.to_thread(stack.restart_postgres)
     return {"pg_ctl_restart_s": round(took, 2)}
 
 
-async def stop_the_broker(system: System, stack: PrivateStack) -> dict[str, Any]:
+async def stop_the_broker(system: System, stack: PrivateStack, load: Load) -> dict[str, Any]:
     started = time.monotonic()
     await asyncio.to_thread(stack.stop_broker)
     stopped = time.monotonic()
@@ -205,24 +210,32 @@ async def _scenario(scenario: str, system: System, stack: PrivateStack) -> dict[
     readiness = Readiness(urls["journal"])
     watching = asyncio.create_task(readiness.run())
     traffic = asyncio.create_task(load.run())
-    await asyncio.sleep(BEFORE_SECONDS)
-    struck = time.monotonic()
-    fault = await FAULTS[scenario](system, stack)
-    over = time.monotonic()
-    catching_up = asyncio.create_task(
-        _caught_up(system.database_url, AFTER_SECONDS + DRAIN_SECONDS + CONVERGE_SECONDS)
-    )
-    await asyncio.sleep(AFTER_SECONDS)
-    load.stop(DRAIN_SECONDS)
-    stopped = time.monotonic()
-    await asyncio.wait_for(traffic, DRAIN_SECONDS + 30)
-    drained = time.monotonic()
-    readiness.stopping.set()
-    await watching
+    background: list[asyncio.Task[Any]] = [watching, traffic]
+    try:
+        await asyncio.sleep(BEFORE_SECONDS)
+        struck = time.monotonic()
+        fault = await FAULTS[scenario](system, stack, load)
+        over = time.monotonic()
+        catching_up = asyncio.create_task(
+            _caught_up(system.database_url, AFTER_SECONDS + DRAIN_SECONDS + CONVERGE_SECONDS)
+        )
+        background.append(catching_up)
+        await asyncio.sleep(AFTER_SECONDS)
+        load.stop(DRAIN_SECONDS)
+        stopped = time.monotonic()
+        await asyncio.wait_for(traffic, DRAIN_SECONDS + 30)
+        drained = time.monotonic()
+        readiness.stopping.set()
+        await watching
 
-    store_url = system.database_url
-    converged, totals = await _converged(store_url, urls["journal"], CONVERGE_SECONDS)
-    recorded = await _recorded(store_url)
+        store_url = system.database_url
+        converged, totals = await _converged(store_url, urls["journal"], CONVERGE_SECONDS)
+        recorded = await _recorded(store_url)
+        caught_up = await catching_up
+    finally:  # a harness failure leaves no client writing into the next scenario
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
 
     figures: dict[str, Any] = {
         "setup": setup,
@@ -232,7 +245,7 @@ async def _scenario(scenario: str, system: System, stack: PrivateStack) -> dict[
         "drain_s": round(drained - stopped, 1),
         **_traffic_figures(load),
         "writes_recovered_after_s": _rounded(load.recovered_after(struck)),
-        "read_models_caught_up_after_s": _seconds(await catching_up, over),
+        "read_models_caught_up_after_s": _seconds(caught_up, over),
         "journal_not_ready_s": round(readiness.not_ready_seconds(), 2),
         "converged_after_s": _seconds(converged, drained),
         "totals": totals,
@@ -482,6 +495,7 @@ def _traffic_figures(load: Load) -> dict[str, Any]:
         "retries": sum(k.retries for k in load.keys),
         "replayed_answers": sum(k.replayed for k in load.keys),
         "answers": load.statuses(),
+        "answers_in_detail": dict(Counter(a.what for a in attempts).most_common()),
         "answers_500": sum(a.status == 500 for a in attempts),
         "answers_503": sum(a.status == 503 for a in attempts),
         "answers_503_without_retry_after": sum(
@@ -530,15 +544,18 @@ def _commit() -> str:
 
 
 async def _until(
-    holds: Callable[[], bool], seconds: float, stop: Callable[[], bool] = lambda: False
+    holds: Callable[[], bool],
+    seconds: float,
+    stop: Callable[[], bool] = lambda: False,
+    every: float = 0.1,
 ) -> float | None:
-    """When `holds()` first held (monotonic), polling; None if not within `seconds` or once
-    `stop()` holds."""
+    """When `holds()` first held (monotonic), polling each `every` seconds; None if not
+    within `seconds` or once `stop()` holds."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not stop():
         if holds():
             return time.monotonic()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
     return None
 
 
