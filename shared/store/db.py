@@ -70,7 +70,20 @@ _CLOSED = (
 
 def database_away(error: BaseException) -> bool:
     """Whether `error` says the database is out of reach for now (retry later), rather than
-    that the request or the code is wrong."""
+    that the request or the code is wrong: it does, or it was raised while handling one that
+    does (asyncpg, cleaning up after a connection lost mid-COPY, raises "another operation is
+    in progress" from the savepoint's rollback)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if _says_away(cause):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _says_away(error: BaseException) -> bool:
     if isinstance(error, _AWAY):
         return True
     if isinstance(error, asyncpg.InterfaceError):
