@@ -43,8 +43,7 @@ def pytest_runtest_makereport(
     """In CI an integration, end-to-end or fault test never skips: a skip there is a failure."""
     report: pytest.TestReport = yield
     on_servers = any(item.get_closest_marker(m) for m in ("integration", "e2e", "faults"))
-    # an expected failure (xfail) is reported as skipped too: it stays what it is
-    if IN_CI and report.skipped and on_servers and not hasattr(report, "wasxfail"):
+    if IN_CI and report.skipped and on_servers:
         report.outcome = "failed"
         report.longrepr = f"test on real servers skipped under CI=true: {report.longrepr}"
     return report
