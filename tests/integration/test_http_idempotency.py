@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, SecretStr
+from starlette.types import Message
 
 from shared.domain.errors import NotYetSeen
 from shared.domain.identity import Identity
@@ -498,3 +499,34 @@ async def test_a_database_away_is_a_503_with_retry_after_never_a_500(
     assert answers["/refused"].headers["Retry-After"] == "2"
     assert answers["/refused"].json()["type"] == "urn:kinerja:problem:unavailable"
     assert await stored_keys(pool, schema) == []
+
+
+async def test_an_answer_committed_but_never_delivered_is_replayed_to_the_retry(
+    pool: asyncpg.Pool, schema: str, recorder: Recorder
+) -> None:
+    app = create_app(
+        service=schema, title="test", version="0", description="test",
+        routers=[recorder.router()], pool_getter=lambda: pool, jwt=SETTINGS,
+    )  # fmt: skip
+    token = issue_token(NIP, settings=SETTINGS)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/progress", "raw_path": b"/progress", "query_string": b"",
+        "root_path": "", "server": ("test", 80), "client": ("127.0.0.1", 1),
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"idempotency-key", b"k")],
+    }  # fmt: skip
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def cut_off(message: Message) -> None:
+        raise ConnectionResetError(104, "the caller's connection went before the answer")
+
+    await app(scope, receive, cut_off)  # committed, then the answer could not be sent
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        retried = await client.post("/progress", headers=headers(key="k"))
+
+    assert (retried.status_code, retried.headers[REPLAYED_HEADER]) == (201, "true")
+    assert retried.json()["run"] == recorder.runs == 1
+    assert await events_in(pool, schema) == [1]
