@@ -24,8 +24,10 @@ from shared.http.auth import JwtSettings, bearer_token, jwt_settings, verify_tok
 from shared.http.body_limit import MAX_BODY_BYTES, too_large
 from shared.http.idempotency_keys import Answer, Attempt, IdempotencyKeys
 from shared.http.problems import (
+    RETRY_AFTER_SECONDS,
     Conflict,
     Problem,
+    ServiceUnavailable,
     Unauthorized,
     Unprocessable,
     unavailable,
@@ -159,9 +161,16 @@ class IdempotencyMiddleware:
                     await transaction.commit()
                     committed = True
             except asyncpg.InFailedSQLTransactionError:
-                # a statement of the request failed and what it did is undone: its answer
-                # (not a server error, or it would not have come here) is not stored
-                log.warning("idempotency.not_recorded", key=attempt.key)
+                # a statement of the request failed, so what it did is undone and its answer
+                # not stored: a refusal may go to the caller as it is, but a success would
+                # name what is not there, so it becomes a 503 that the retry runs afresh
+                log.warning("idempotency.not_recorded", key=attempt.key, status=answer.status)
+                if answer.status is not None and answer.status < 400:
+                    failed = ServiceUnavailable(
+                        "the request could not be recorded; retry it",
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    )
+                    return failed.response()
             finally:
                 if not committed:
                     with contextlib.suppress(Exception):  # a connection lost rolls back too

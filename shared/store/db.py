@@ -1,5 +1,6 @@
 """asyncpg pools and the connection type that both pools and plain connections hand out."""
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -55,6 +56,8 @@ async def connection_of(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
 # starting, no connection slot left. Such a request may succeed a moment later, unlike a bug.
 _AWAY = (
     ConnectionError,  # refused, reset, aborted
+    TimeoutError,  # no answer: packets dropped, a failover under way
+    socket.gaierror,  # its host name not resolvable yet (a pod starting)
     asyncpg.PostgresConnectionError,  # class 08, and a connection closed mid-operation
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, starting up
     asyncpg.exceptions.TooManyConnectionsError,

@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import json
 import uuid
 from collections import Counter
@@ -378,6 +379,10 @@ class Recorder:
                 raise RuntimeError("the process failed after the append")
             if end == "unavailable":
                 raise Unavailable("a dependency is away")
+            if end == "a statement failed":  # and the route answers all the same
+                async with connection_of(self.pool) as held:
+                    with contextlib.suppress(asyncpg.UndefinedTableError):
+                        await held.execute("SELECT FROM no_such_table")
             if end == "connection lost":
                 async with connection_of(self.pool) as held:
                     backend = await held.fetchval("SELECT pg_backend_pid()")
@@ -414,8 +419,13 @@ async def events_in(pool: asyncpg.Pool, schema: str) -> list[int]:
 
 @pytest.mark.parametrize(
     ("end", "status"),
-    [("crash", 500), ("unavailable", 503), ("connection lost", 503)],
-    ids=["a crash after the append", "a 503 after it", "the connection lost before the commit"],
+    [("crash", 500), ("unavailable", 503), ("connection lost", 503), ("a statement failed", 503)],
+    ids=[
+        "a crash after the append",
+        "a 503 after it",
+        "the connection lost before the commit",
+        "a success after a failed statement undid the transaction",
+    ],
 )
 async def test_a_request_failing_after_its_append_leaves_no_event_and_its_retry_records_once(
     recording: httpx.AsyncClient,
@@ -432,7 +442,7 @@ async def test_a_request_failing_after_its_append_leaves_no_event_and_its_retry_
     again = await recording.post("/progress", headers=headers())
 
     assert failed.status_code == status
-    if end == "connection lost":  # the commit cannot be made: the database is away
+    if end in ("connection lost", "a statement failed"):  # nothing could be committed
         assert failed.headers["Retry-After"] == "2"
     assert (retried.status_code, again.status_code) == (201, 201)
     assert again.json() == retried.json() == {"stream": retried.json()["stream"], "run": 2}

@@ -1,5 +1,7 @@
 """Which errors say the database is away for now (503, wait and retry) and which are bugs."""
 
+import socket
+
 import asyncpg
 import pytest
 
@@ -18,6 +20,8 @@ def raised_while_handling(first: Exception, then: Exception) -> Exception:
     [
         ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 15432)"),
         ConnectionResetError(104, "Connection reset by peer"),
+        TimeoutError(),
+        socket.gaierror(-3, "Temporary failure in name resolution"),
         OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 15432), ..."),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.AdminShutdownError("terminating connection"),

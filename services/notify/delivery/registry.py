@@ -11,6 +11,7 @@ from services.notify.domain.webhook import Webhook
 from shared.contracts.catalog import full_catalog
 from shared.domain.errors import NotAllowed, NotFound
 from shared.domain.identity import Identity
+from shared.store.db import connection_of
 from shared.store.event_store import CommandContext, EventStore
 from shared.store.migrations import quote_identifier
 from shared.store.repository import Repository
@@ -52,7 +53,9 @@ class WebhookHandlers:
         webhook.register(url, event_types, secret, actor.subject)  # checks before any write
         # the secret first, in its own table: the worker signs only for a registered webhook,
         # and a registration appended without its secret could never be signed for
-        async with self.store.pool.acquire() as connection:
+        # in the request's transaction when it holds one (an idempotent POST): with it, the
+        # secret and the registration commit together
+        async with connection_of(self.store.pool) as connection:
             await connection.execute(
                 f"INSERT INTO {self.secrets} (webhook_id, secret) VALUES ($1, $2)"
                 " ON CONFLICT (webhook_id) DO NOTHING",
