@@ -146,7 +146,9 @@ class Supervising:
                 self.save()
                 code = await self._until_ended(name, child, stop)
                 pid_file.unlink(missing_ok=True)
-                await _stop_group(child.pid, wait=stop.is_set())
+                # waited for even when restarting: the journal's orphaned worker, still
+                # draining, would otherwise run beside the new one's for a moment
+                await _stop_group(child.pid, wait=True)
             state.pid, state.last_exit_code, state.last_exit_at = None, code, _now()
             if stop.is_set():
                 state.state = "stopped"
@@ -194,7 +196,7 @@ class Supervising:
 async def _stop_group(group: int, *, wait: bool) -> None:
     """Ask what is left of an ended service's process group to stop: the journal's worker,
     when the journal was killed outright (it would notice and stop by itself, within a
-    second). On the way down, `wait` for it, and SIGKILL what outlasts the grace."""
+    second). With `wait`, wait for it, and SIGKILL what outlasts the grace."""
     left = _members(group)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):

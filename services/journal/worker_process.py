@@ -26,6 +26,9 @@ from shared.backoff import Backoff
 from shared.process import Worker
 
 log = structlog.get_logger(__name__)
+# how long a worker asked to stop may take (draining) before it is killed; below the 30 s
+# that `make run`'s supervisor and Kubernetes' default grace give the whole service
+STOP_GRACE_SECONDS = 20.0
 
 WORKER_UP = Gauge(
     "kinerja_journal_worker_up",
@@ -133,6 +136,13 @@ async def _until_ended(child: asyncio.subprocess.Process, stop: asyncio.Event) -
     if not exited.done():
         with contextlib.suppress(ProcessLookupError):
             child.terminate()
+        # a worker stuck on its way down (its relay waiting on a broker that is away) must
+        # not hold the API's shutdown for ever: killed after a grace below the supervisor's
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(exited), STOP_GRACE_SECONDS)
+        log.warning("worker.killed", pid=child.pid, grace_seconds=STOP_GRACE_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
     return await exited
 
 
