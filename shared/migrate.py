@@ -47,13 +47,20 @@ async def migrate(service: str, settings: KinerjaSettings) -> None:
 def main(
     service: list[str] | None = SERVICE,
     every: bool = typer.Option(False, "--all", help="every service in one database (compose)"),
+    wait_seconds: float = typer.Option(
+        120.0,
+        envvar="KINERJA_MIGRATE_WAIT_SECONDS",
+        min=0,
+        help="how long to wait for a database that does not answer yet (a cluster starting)"
+        " before failing",
+    ),
 ) -> None:
     """Bring the services' schemas up to date, then exit; a failure exits non-zero."""
     known = service_names()
     chosen = known if every else service or []
     if not chosen or any(name not in known for name in chosen):
         raise typer.BadParameter(f"name --service from {', '.join(known)}, or --all")
-    settings = KinerjaSettings()
+    settings = KinerjaSettings(database_start_wait_seconds=wait_seconds)
     start_process("migrate", settings)
     for name in chosen:
         asyncio.run(migrate(name, settings))

@@ -11,7 +11,13 @@ from pathlib import Path
 import asyncpg
 import structlog
 from fastapi import APIRouter, FastAPI
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+)
 
 from shared.config import KinerjaSettings
 from shared.http.app import create_app
@@ -64,7 +70,7 @@ def service_app(
         pools["pool"] = pool
         try:
             store = EventStore(pool, spec.service, clock=clock)
-            async for attempt in _while_database_away(spec.service):
+            async for attempt in _while_database_away(spec.service, settings):
                 with attempt:
                     await prepare(pool, spec, store)
             app.state.pool = pool
@@ -88,12 +94,15 @@ def service_app(
     )
 
 
-def _while_database_away(service: str) -> AsyncRetrying:
+def _while_database_away(service: str, settings: KinerjaSettings) -> AsyncRetrying:
     """Retries of a start-up step while the database is away (restarting, not yet up): the
-    process waits for it, as its relay and projections do, instead of exiting."""
+    process waits for it, as its relay and projections do, instead of exiting; a one-shot
+    job (the migration) only for `database_start_wait_seconds`."""
+    limit = settings.database_start_wait_seconds
     return AsyncRetrying(
         retry=retry_if_exception(database_away),
         wait=wait_exponential(min=1, max=30),
+        stop=stop_never if limit is None else stop_after_delay(limit),
         before_sleep=lambda state: log.warning(
             "service.database_away",
             service=service,
@@ -105,7 +114,7 @@ def _while_database_away(service: str) -> AsyncRetrying:
 
 
 async def _when_database_answers(service: str, settings: KinerjaSettings) -> asyncpg.Pool:
-    async for attempt in _while_database_away(service):
+    async for attempt in _while_database_away(service, settings):
         with attempt:
             return await create_pool(str(settings.database_url), max_size=20)
     raise AssertionError("unreachable: the retries end in a pool or an error")

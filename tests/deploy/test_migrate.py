@@ -62,5 +62,7 @@ def test_an_unknown_service_is_refused_with_the_known_ones_named() -> None:
 
 
 def test_an_unreachable_database_fails_the_job() -> None:
-    failed = migrate("postgresql://nobody:x@127.0.0.1:1/none", "--service", "targets")
+    failed = migrate(
+        "postgresql://nobody:x@127.0.0.1:1/none", "--service", "targets", "--wait-seconds", "2"
+    )
     assert failed.returncode != 0
