@@ -35,11 +35,5 @@ class KinerjaSettings(BaseSettings):
         default="Asia/Jakarta",
         description="the agency's time zone (IANA name): its dates decide when a period ends",
     )
-    database_start_wait_seconds: float | None = Field(
-        default=None,
-        ge=0,
-        description="how long a service starting waits for its database to answer (unset:"
-        " as long as it takes, as a service must ride out an outage; a one-shot job sets it)",
-    )
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="JSON log lines (false: console)")

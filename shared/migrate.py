@@ -10,6 +10,7 @@ before an upgrade rolls any pod; compose runs it once before the services start.
 """
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import Callable
 from pathlib import Path
@@ -38,9 +39,17 @@ def service_app(service: str, settings: KinerjaSettings) -> FastAPI:
     return build_app(settings)
 
 
-async def migrate(service: str, settings: KinerjaSettings) -> None:
+async def migrate(service: str, settings: KinerjaSettings, wait_seconds: float) -> None:
+    """The service's start-up steps, then its shut-down. A service starting waits for its
+    database as long as it takes; a job must end, so the start may take `wait_seconds`."""
     app = service_app(service, settings)
-    async with app.router.lifespan_context(app):
+    async with contextlib.AsyncExitStack() as started:
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await started.enter_async_context(app.router.lifespan_context(app))
+        except TimeoutError:
+            log.exception("migrate.timed_out", service=service, wait_seconds=wait_seconds)
+            raise
         log.info("migrate.done", service=service)
 
 
@@ -49,10 +58,9 @@ def main(
     every: bool = typer.Option(False, "--all", help="every service in one database (compose)"),
     wait_seconds: float = typer.Option(
         120.0,
-        envvar="KINERJA_MIGRATE_WAIT_SECONDS",
         min=0,
-        help="how long to wait for a database that does not answer yet (a cluster starting)"
-        " before failing",
+        help="how long a service's migration may take, waiting for a database that does not"
+        " answer yet (a cluster starting) included, before the job fails",
     ),
 ) -> None:
     """Bring the services' schemas up to date, then exit; a failure exits non-zero."""
@@ -60,10 +68,10 @@ def main(
     chosen = known if every else service or []
     if not chosen or any(name not in known for name in chosen):
         raise typer.BadParameter(f"name --service from {', '.join(known)}, or --all")
-    settings = KinerjaSettings(database_start_wait_seconds=wait_seconds)
+    settings = KinerjaSettings()
     start_process("migrate", settings)
     for name in chosen:
-        asyncio.run(migrate(name, settings))
+        asyncio.run(migrate(name, settings, wait_seconds))
 
 
 if __name__ == "__main__":

@@ -11,13 +11,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 from fastapi import APIRouter, FastAPI
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_delay,
-    stop_never,
-    wait_exponential,
-)
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from shared.config import KinerjaSettings
 from shared.http.app import create_app
@@ -70,7 +64,7 @@ def service_app(
         pools["pool"] = pool
         try:
             store = EventStore(pool, spec.service, clock=clock)
-            async for attempt in _while_database_away(spec.service, settings):
+            async for attempt in _while_database_away(spec.service):
                 with attempt:
                     await prepare(pool, spec, store)
             app.state.pool = pool
@@ -94,15 +88,13 @@ def service_app(
     )
 
 
-def _while_database_away(service: str, settings: KinerjaSettings) -> AsyncRetrying:
+def _while_database_away(service: str) -> AsyncRetrying:
     """Retries of a start-up step while the database is away (restarting, not yet up): the
-    process waits for it, as its relay and projections do, instead of exiting; a one-shot
-    job (the migration) only for `database_start_wait_seconds`."""
-    limit = settings.database_start_wait_seconds
+    process waits for it, as its relay and projections do, instead of exiting (a one-shot
+    job bounds the whole start itself: shared/migrate.py)."""
     return AsyncRetrying(
         retry=retry_if_exception(database_away),
         wait=wait_exponential(min=1, max=30),
-        stop=stop_never if limit is None else stop_after_delay(limit),
         before_sleep=lambda state: log.warning(
             "service.database_away",
             service=service,
@@ -114,7 +106,7 @@ def _while_database_away(service: str, settings: KinerjaSettings) -> AsyncRetryi
 
 
 async def _when_database_answers(service: str, settings: KinerjaSettings) -> asyncpg.Pool:
-    async for attempt in _while_database_away(service, settings):
+    async for attempt in _while_database_away(service):
         with attempt:
             return await create_pool(str(settings.database_url), max_size=20)
     raise AssertionError("unreachable: the retries end in a pool or an error")

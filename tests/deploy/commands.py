@@ -133,7 +133,7 @@ def _run_service(module: ModuleType, command: Any, args: list[str], found: Run) 
         found.serves_api = True
         found.jobs = len([w for w in workers if not any(w is s for s in started)])
 
-    def spawned(arguments: list[str]) -> object:
+    def spawned(arguments: list[str], *_: object) -> object:
         # the journal's relay and projections moved to a child process: recorded above, the
         # same workers, not a job of their own
         started.append(worker := object())
