@@ -114,7 +114,7 @@ class IdempotencyMiddleware:
             if not database_away(error):
                 raise
             respond = unavailable(error).response()
-        # only now, after the commit: an answer the caller saw is always one that was stored
+        # only now, after the commit: a success the caller sees is one that was stored
         with contextlib.suppress(OSError):  # a caller gone meanwhile: a retry replays it
             await respond(scope, receive, send)
 

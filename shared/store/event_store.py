@@ -153,7 +153,8 @@ class EventStore:
             # if no stream has that id, and the events only if it did. An existing one is
             # read first, without a lock, for the hash its chain goes on from; then one
             # statement moves the head only if it is still where it was read, and inserts
-            # the events only if it did. Either statement is its own transaction.
+            # the events only if it did. Either statement is its own transaction, or part of
+            # the request's when it holds one (an idempotent POST: shared/store/db.holding).
             head = None
             if expected_version:
                 head = await connection.fetchrow(
