@@ -13,9 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.agency import ANDI, YEAR, agency_with_an_approved_skp
 from tests.support.services import Running, as_, call, ready, running_services, until
-
-KEPALA, ANDI = "197001011995031001", "199001012015031001"
 
 
 @pytest.fixture
@@ -45,32 +44,13 @@ def workers_of(pid: int) -> list[int]:
 
 
 async def approved_indicator(targets: httpx.AsyncClient) -> dict[str, Any]:
-    """A unit, a head and one staff member whose SKP with one indicator is approved: what an
-    entry needs, as the fields of one."""
-    await call(targets, "POST", "/units", "admin:e2e", {"code": "BIRO", "name": "Biro"})
-    for nip, job in ((KEPALA, "JPT"), (ANDI, "FUNGSIONAL")):
-        body = {"nip": nip, "name": "P", "position": "J", "unit_code": "BIRO", "job_type": job}
-        await call(targets, "POST", "/employees", "admin:e2e", body)
-    body = {"supervisor_nip": KEPALA, "effective_from": "2026-01-01"}
-    await call(targets, "PUT", f"/employees/{ANDI}/supervisor", "admin:e2e", body)
-    await call(targets, "POST", "/years", "admin:e2e", {"year": 2026, "frequency": "QUARTERLY"})
-    skp = await call(
-        targets, "POST", "/skps", ANDI, {"nip": ANDI, "year": 2026, "approach": "KUANTITATIF"}
-    )
-    indicator = {"aspect": "KUANTITAS", "text": "Laporan", "target_value": 4, "target_unit": "x"}
-    rhk = await call(
-        targets,
-        "POST",
-        f"/skps/{skp['skp_id']}/rhk",
-        ANDI,
-        {"text": "Tersusunnya laporan", "kind": "UTAMA", "indicators": [indicator]},
-    )
-    await call(targets, "POST", f"/skps/{skp['skp_id']}/submit", ANDI)
-    await call(targets, "POST", f"/skps/{skp['skp_id']}/approve", KEPALA)
+    """Andi's approved SKP (tests/support/agency.py) as the fields of an entry on its
+    indicator."""
+    skp_id, rhk_id, indicator_id = await agency_with_an_approved_skp(targets)
     return {
-        "skp_id": skp["skp_id"],
-        "rhk_id": rhk["rhk_id"],
-        "indicator_id": rhk["indicator_ids"][0],
+        "skp_id": skp_id,
+        "rhk_id": rhk_id,
+        "indicator_id": indicator_id,
         "realised_value": 1,
         "evidence": [],
     }
@@ -83,7 +63,7 @@ async def answers_while(
     and what /readyz said of the worker each time."""
     seen: list[tuple[str, int]] = []
     workers: list[Any] = []
-    entries = f"/entries?nip={ANDI}&year=2026"
+    entries = f"/entries?nip={ANDI}&year={YEAR}"
     while not done.is_set():
         readiness = await journal.get("/readyz")
         seen.append(("/readyz", readiness.status_code))
@@ -102,7 +82,7 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
         await ready(targets)
         await ready(journal)
         fields = await approved_indicator(targets)
-        before = {**fields, "date": "2026-03-02", "description": "before the kill"}
+        before = {**fields, "date": f"{YEAR}-03-02", "description": "before the kill"}
         # 409 until the worker's projection has brought the approval to the journal
         async with asyncio.timeout(60):
             while (
@@ -115,7 +95,7 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
         done = asyncio.Event()
         polling = asyncio.create_task(answers_while(journal, done))
         os.kill(worker, signal.SIGKILL)
-        after = {**fields, "date": "2026-03-03", "description": "after the kill"}
+        after = {**fields, "date": f"{YEAR}-03-03", "description": "after the kill"}
         # recorded by the API while no worker runs (its backoff is a second at least)
         recorded = await journal.post("/entries", json=after, headers=as_(ANDI))
         assert recorded.status_code == 201, recorded.text
@@ -125,7 +105,7 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
             lambda: asyncio.sleep(0, workers_of(api)), lambda found: len(found) == 1, 30
         )
         listed = await until(
-            lambda: call(journal, "GET", f"/entries?nip={ANDI}&year=2026", ANDI),
+            lambda: call(journal, "GET", f"/entries?nip={ANDI}&year={YEAR}", ANDI),
             lambda entries: "after the kill" in [e["description"] for e in entries or []],
             60,
         )
