@@ -84,8 +84,8 @@ def create_app(
             pool_getter=pool_getter,
             schema=schema or service,
             settings=jwt,
-            max_body_bytes=max_body_bytes,
         )
+    # added after (so around) the idempotency middleware: it bounds the bodies that one reads
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     # Added last, so it runs first: idempotency replies and every problem carry the id.
     app.add_middleware(CorrelationMiddleware)

@@ -1,6 +1,6 @@
 """The largest request body a service takes, on every route: a body over it is a 413 before
-the app holds it all in memory. The idempotency middleware reads keyed bodies up to the same
-limit, so a request that may be sent at all may be sent with an `Idempotency-Key`."""
+the app holds it all in memory. The idempotency middleware inside it reads keyed bodies
+through it, so a request that may be sent at all may be sent with an `Idempotency-Key`."""
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

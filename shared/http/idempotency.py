@@ -21,7 +21,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.http.auth import JwtSettings, bearer_token, jwt_settings, verify_token
-from shared.http.body_limit import MAX_BODY_BYTES, too_large
 from shared.http.idempotency_keys import Answer, Attempt, IdempotencyKeys
 from shared.http.problems import (
     RETRY_AFTER_SECONDS,
@@ -54,7 +53,6 @@ class IdempotencyMiddleware:
         schema: str,
         *,
         settings: JwtSettings | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         quote_identifier(schema)  # refuse a bad schema name now, not on the first POST
         self.app = app
@@ -62,7 +60,6 @@ class IdempotencyMiddleware:
         self.pool_getter = pool_getter
         self.schema = schema
         self.settings = settings or jwt_settings()
-        self.max_body_bytes = max_body_bytes
         self._semaphores: dict[int, asyncio.Semaphore] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,7 +98,8 @@ class IdempotencyMiddleware:
             message = "must be 1 to 255 printable ASCII characters"
             errors = [{"field": f"header.{IDEMPOTENCY_HEADER}", "message": message}]
             raise Unprocessable(f"the {IDEMPOTENCY_HEADER} header is invalid", errors)
-        body = await _read_body(receive, self.max_body_bytes)
+        # bounded by BodyLimitMiddleware around this one: its receive raises past the limit
+        body = await _read_body(receive)
         request_hash = hashlib.sha256(body).hexdigest()
         return Attempt(caller, key, scope["method"], scope["path"], request_hash), body
 
@@ -198,18 +196,13 @@ def _repeat_answer(held: asyncpg.Record, attempt: Attempt) -> Response:
     return Response(held["body"], status_code=held["status"], headers=headers)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 

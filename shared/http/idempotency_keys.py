@@ -51,7 +51,6 @@ class Answer:
     status: int | None = None
     content_type: str = ""
     retry_after: bool = False
-    chunks: list[bytes] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
     def observe(self, message: Message) -> None:
@@ -61,8 +60,6 @@ class Answer:
             headers = Headers(raw=message.get("headers", []))
             self.content_type = headers.get("content-type", "")
             self.retry_after = "retry-after" in headers
-        elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
 
     @property
     def final(self) -> bool:
@@ -72,7 +69,9 @@ class Answer:
 
     @property
     def body(self) -> bytes:
-        return b"".join(self.chunks)
+        return b"".join(
+            m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"
+        )
 
     async def respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the response as the app gave it."""

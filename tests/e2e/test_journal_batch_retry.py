@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from tests.support.agency import ANDI, YEAR, agency_with_an_approved_skp
-from tests.support.services import Running, as_, ready, running_services
+from tests.support.services import (
+    Running,
+    as_,
+    once_the_journal_has_seen,
+    ready,
+    running_services,
+)
 
 BATCH = 5000
 
@@ -55,9 +61,8 @@ async def test_a_full_batch_cut_off_by_a_kill_is_recorded_once_by_its_retries(
         await ready(journal)
         skp = await agency_with_an_approved_skp(targets)
         one = {**month_end(skp)[0], "description": "the journal has seen the SKP"}
-        async with asyncio.timeout(60):  # 409 until the approval has reached the journal
-            while (await journal.post("/entries", json=one, headers=as_(ANDI))).status_code != 201:
-                await asyncio.sleep(0.2)
+        seen = await once_the_journal_has_seen(journal, one, ANDI)
+        assert seen.status_code == 201, seen.text
         body = {"entries": month_end(skp)}
         headers = {**as_(ANDI), "Idempotency-Key": "maret-2026"}
 

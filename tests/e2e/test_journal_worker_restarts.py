@@ -14,7 +14,16 @@ import httpx
 import pytest
 
 from tests.support.agency import ANDI, YEAR, agency_with_an_approved_skp
-from tests.support.services import Running, as_, call, ready, running_services, until
+from tests.support.services import (
+    Running,
+    as_,
+    call,
+    journal_workers,
+    once_the_journal_has_seen,
+    ready,
+    running_services,
+    until,
+)
 
 
 @pytest.fixture
@@ -25,22 +34,6 @@ def services(
     monkeypatch.setenv("KINERJA_E2E_LOGS", str(tmp_path))  # the journal's log: journal.log
     with running_services(["targets", "journal"], database_url, kafka_bootstrap_servers) as running:
         yield running
-
-
-def workers_of(pid: int) -> list[int]:
-    """The journal's worker processes of the API process `pid`, by their command line."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"--worker-of={pid}".encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 async def approved_indicator(targets: httpx.AsyncClient) -> dict[str, Any]:
@@ -84,13 +77,9 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
         fields = await approved_indicator(targets)
         before = {**fields, "date": f"{YEAR}-03-02", "description": "before the kill"}
         # 409 until the worker's projection has brought the approval to the journal
-        async with asyncio.timeout(60):
-            while (
-                await journal.post("/entries", json=before, headers=as_(ANDI))
-            ).status_code == 409:
-                await asyncio.sleep(0.2)
+        await once_the_journal_has_seen(journal, before, ANDI)
         api = services.processes["journal"].pid
-        [worker] = workers_of(api)
+        [worker] = journal_workers(api)
 
         done = asyncio.Event()
         polling = asyncio.create_task(answers_while(journal, done))
@@ -99,10 +88,10 @@ async def test_a_killed_worker_is_started_again_while_the_api_serves(
         # recorded by the API while no worker runs (its backoff is a second at least)
         recorded = await journal.post("/entries", json=after, headers=as_(ANDI))
         assert recorded.status_code == 201, recorded.text
-        assert workers_of(api) == []
+        assert journal_workers(api) == []
 
         [new_worker] = await until(
-            lambda: asyncio.sleep(0, workers_of(api)), lambda found: len(found) == 1, 30
+            lambda: asyncio.sleep(0, journal_workers(api)), lambda found: len(found) == 1, 30
         )
         listed = await until(
             lambda: call(journal, "GET", f"/entries?nip={ANDI}&year={YEAR}", ANDI),

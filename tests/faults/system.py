@@ -17,32 +17,17 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from deploy.local.processes import is_alive
 from tests.support.metrics import free_port
+from tests.support.services import journal_workers
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 LOGS = REPOSITORY / ".cache" / "faults" / "logs"
 
 
 def worker_of(api_pid: int) -> int | None:
-    """The journal's worker process: the one whose command line says `--worker-of=<api>`."""
-    marker = f"--worker-of={api_pid}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            arguments = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if marker in arguments and alive(int(entry.name)):
-            return int(entry.name)
-    return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    """The journal's worker process of the API process `api_pid`, if one runs."""
+    return next(iter(journal_workers(api_pid)), None)
 
 
 @dataclass
@@ -142,9 +127,9 @@ class System:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
-        while time.monotonic() < deadline and any(map(alive, pids)):
+        while time.monotonic() < deadline and any(map(is_alive, pids)):
             time.sleep(0.2)
-        for pid in filter(alive, pids):
+        for pid in filter(is_alive, pids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         for service in self.services.values():

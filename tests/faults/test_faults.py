@@ -38,9 +38,10 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.local.processes import is_alive
 from tests.faults.conftest import PrivateStack
 from tests.faults.load import Key, Load, Readiness
-from tests.faults.system import REPOSITORY, System, alive, create_database, wait_ready
+from tests.faults.system import REPOSITORY, System, create_database, wait_ready
 from tests.support.agency import ANDI, YEAR, agency_with_an_approved_skp
 from tests.support.services import as_
 
@@ -72,7 +73,7 @@ async def kill_the_api(system: System, stack: PrivateStack, load: Load) -> dict[
     worker = system.worker()
     killed = system.kill("journal")
     struck = time.monotonic()
-    orphan = asyncio.create_task(_until(lambda: worker is None or not alive(worker), 15))
+    orphan = asyncio.create_task(_until(lambda: worker is None or not is_alive(worker), 15))
     await asyncio.sleep(SUPERVISOR_DELAY)
     system.restart_by_hand("journal")
     ready = await wait_ready(system.services["journal"].url)
@@ -96,12 +97,12 @@ async def kill_the_worker(system: System, stack: PrivateStack, load: Load) -> di
         now = system.worker()
         return now is not None and now != worker
 
-    restarted = await _until(replaced, WORKER_RESTART_SECONDS, stop=lambda: not alive(api))
+    restarted = await _until(replaced, WORKER_RESTART_SECONDS, stop=lambda: not is_alive(api))
     return {
         "killed_worker_pid": worker,
         "api_pid": api,
         "worker_restarted_after_s": _seconds(restarted, struck),
-        "api_alive_after": alive(api),
+        "api_alive_after": is_alive(api),
     }
 
 

@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from deploy.local.processes import is_alive
 from shared.http.auth import issue_token
 from tests.support.metrics import free_port
 
@@ -46,6 +47,23 @@ class Running:
         """SIGKILL: no shutdown, no flush, as a crashed node."""
         self.processes[name].kill()
         self.processes[name].wait(timeout=30)
+
+
+def journal_workers(api_pid: int) -> list[int]:
+    """The live worker processes of the journal's API process `api_pid`: those whose command
+    line has the argument `--worker-of=<api_pid>`."""
+    marker = f"--worker-of={api_pid}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in arguments and is_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def schemas_of(services: Sequence[str]) -> list[str]:
@@ -117,6 +135,19 @@ async def call(
     response = await client.request(method, path, json=body, headers=as_(who))
     assert response.status_code in (200, 201), response.text
     return response.json()
+
+
+async def once_the_journal_has_seen(
+    journal: httpx.AsyncClient, entry: dict[str, Any], who: str
+) -> httpx.Response:
+    """POST `entry` again while the journal answers 409 (it has not yet seen the approval of
+    the SKP from the topic), for a minute at most; its first other answer."""
+    async with asyncio.timeout(60):
+        while (
+            answer := await journal.post("/entries", json=entry, headers=as_(who))
+        ).status_code == 409:
+            await asyncio.sleep(0.2)
+    return answer
 
 
 async def ready(client: httpx.AsyncClient) -> None:
